@@ -1,0 +1,315 @@
+r"""Attacks: approximate solvers of the bounded attack problem.
+
+An attack A(x) approximately solves
+
+.. math::
+
+    \max_{\|x' - x\|_p \le \varepsilon,\; x' \in [0, 1]^d} \ell(f(x'), k),
+
+the loss ℓ standing in for the talk's "make the score of the true class k small". All
+attacks here share one contract (tested in ``tests/test_attacks.py``):
+
+- they return a new tensor ``x_adv`` with ``‖x_adv − x‖_p ≤ ε`` and ``x_adv`` in [0, 1];
+- they never change ``x``, the model's parameters, their ``.grad`` or the model's mode;
+- they are deterministic for a given ``seed``;
+- bad input raises a ``ValueError`` naming the argument.
+
+Every step direction comes from :func:`advlib.norms.steepest_direction` and every
+projection from :func:`advlib.norms.project`: one loop serves every norm.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advlib.norms import as_p, clip_to_box, lp_norm, project, steepest_direction
+
+Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+"""An attack bound to its budget, e.g. ``functools.partial(pgd, eps=0.1)``: called as
+``attack(model, x, y)`` it returns ``x_adv``."""
+
+
+def check_inputs(x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor | None = None,
+                 steps: int = 1) -> None:
+    """Refuse bad input with a ValueError that names the argument and what is accepted."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise ValueError("x must be a floating-point tensor of shape (N, ...)")
+    if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.dtype not in (torch.int64, torch.int32):
+        raise ValueError("y must be a 1-D tensor of integer class labels")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have the same batch size, got {x.shape[0]} and {y.shape[0]}")
+    if torch.isnan(x).any() or (x.numel() > 0 and (x.min() < 0 or x.max() > 1)):
+        raise ValueError("x must lie in [0, 1] and contain no NaN")
+    if eps is not None:
+        eps_t = torch.as_tensor(eps, dtype=torch.float64)
+        if eps_t.dim() > 1 or (eps_t.dim() == 1 and eps_t.shape[0] != x.shape[0]):
+            raise ValueError("eps must be a number or a tensor with one budget per sample, shape (N,)")
+        if torch.isnan(eps_t).any() or (eps_t < 0).any() or torch.isinf(eps_t).any():
+            raise ValueError(f"eps must be finite and non-negative, got {eps}")
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps}")
+
+
+def check_labels(logits: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse labels outside the model's classes 0..K-1 (K read off the logits)."""
+    num_classes = logits.shape[1]
+    if y.numel() > 0 and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"y must hold labels in 0..{num_classes - 1} (the model's classes)")
+
+
+def attack_objective(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce",
+                     targeted: bool = False) -> torch.Tensor:
+    r"""The per-sample quantity an attack maximises.
+
+    - ``"ce"``: the cross-entropy :math:`\ell(f(x'), k)`, or its negative toward a target t;
+    - ``"margin"`` (Carlini & Wagner): :math:`\max_{j \ne k} f_j(x') - f_k(x')`, positive
+      exactly when the attack succeeds; targeted: :math:`f_t(x') - \max_{j \ne t} f_j(x')`.
+
+    Args:
+        logits: shape (N, K). y: the true labels, or the targets if ``targeted``.
+    """
+    if loss == "ce":
+        ce = F.cross_entropy(logits, y, reduction="none")
+        return -ce if targeted else ce
+    if loss == "margin":
+        label_logit = logits.gather(1, y[:, None]).squeeze(1)
+        others = logits.scatter(1, y[:, None], -math.inf).amax(dim=1)
+        return label_logit - others if targeted else others - label_logit
+    raise ValueError(f"loss must be 'ce' or 'margin', got {loss!r}")
+
+
+def is_success(logits: torch.Tensor, y: torch.Tensor, targeted: bool = False) -> torch.Tensor:
+    """Per sample: misclassified (untargeted), or classified as the target ``y`` (targeted)."""
+    predicted = logits.argmax(dim=1)
+    return predicted == y if targeted else predicted != y
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce",
+                   targeted: bool = False) -> torch.Tensor:
+    r""":math:`\nabla_x` of the attack objective, per sample, without touching the parameters'
+    ``.grad`` (the gradient is taken with respect to the input only)."""
+    x = x.detach().requires_grad_(True)
+    logits = model(x)
+    check_labels(logits, y)
+    (grad,) = torch.autograd.grad(attack_objective(logits, y, loss, targeted).sum(), x)
+    return grad
+
+
+def fast_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+                  norm: str | float = "linf") -> torch.Tensor:
+    r"""One step of size ε along the steepest-ascent direction of the loss.
+
+    .. math:: x' = \operatorname{clip}_{[0,1]}\big(x + \varepsilon\, \eta^\star(\nabla_x \ell(f(x), k))\big)
+
+    with :math:`\eta^\star` = :func:`~advlib.norms.steepest_direction`: the exact maximiser
+    of the linearised loss over the ε-ball (exact for a linear model).
+    """
+    check_inputs(x, y, eps)
+    grad = input_gradient(model, x, y)
+    step = _per_sample(torch.as_tensor(eps, dtype=x.dtype), x) * steepest_direction(grad, norm)
+    return (x + clip_to_box(x, step)).detach()
+
+
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+    r"""Fast Gradient Sign Method (Goodfellow et al., 2014), the L∞ attack
+    :math:`x' = x + \varepsilon \operatorname{sign}(\nabla_x \ell(f(x), k))`, clipped to [0, 1].
+
+    Args:
+        model: maps (N, ...) inputs in [0, 1] to (N, K) logits.
+        x: inputs, shape (N, ...). y: true labels, shape (N,). eps: L∞ budget.
+
+    >>> x_adv = fgsm(model, x, y, eps=0.1)  # doctest: +SKIP
+    """
+    return fast_gradient(model, x, y, eps, "linf")
+
+
+def fgm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+    r"""Fast Gradient Method, the L2 attack
+    :math:`x' = x + \varepsilon \nabla_x \ell / \|\nabla_x \ell\|_2`, clipped to [0, 1].
+
+    >>> x_adv = fgm(model, x, y, eps=0.5)  # doctest: +SKIP
+    """
+    return fast_gradient(model, x, y, eps, "l2")
+
+
+def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-sample value (a scalar or shape (N,)) shaped to broadcast against ``like`` (N, ...)."""
+    return v.expand(like.shape[0]).reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def uniform_in_ball(x: torch.Tensor, eps: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    r"""A perturbation drawn uniformly in the ε-ball of the Lp norm (ε per sample, shape (N,)).
+
+    L∞: uniform in the cube. L2: a uniform direction times :math:`\varepsilon U^{1/d}`.
+    L1: signs times a uniform point of the simplex scaled by :math:`\varepsilon U^{1/d}`.
+    """
+    n, d = x.shape[0], x[0].numel()
+    radius = _per_sample(eps, x)
+    if p == math.inf:
+        return (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * radius
+    if p == 2.0:
+        direction = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        direction = direction / _per_sample(lp_norm(direction, 2).clamp_min(1e-30), x)
+    else:
+        exponential = -torch.rand((n, d + 1), generator=generator, dtype=x.dtype).log()
+        simplex = (exponential / exponential.sum(dim=1, keepdim=True))[:, :d]
+        signs = torch.randint(0, 2, (n, d), generator=generator).to(x.dtype) * 2 - 1
+        direction = (signs * simplex / simplex.sum(dim=1, keepdim=True)).view_as(x)
+    u = torch.rand(n, generator=generator, dtype=x.dtype) ** (1.0 / d)
+    return direction * radius * _per_sample(u, x)
+
+
+def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor,
+        norm: str | float = "linf", steps: int = 40, step_size: float | None = None,
+        random_start: bool = True, restarts: int = 1,
+        targeted: bool = False, loss: str = "ce", seed: int = 0) -> torch.Tensor:
+    r"""Projected gradient ascent on the attack objective (Madry et al., 2018).
+
+    .. math::
+
+        \delta_{t+1} = \Pi_{\|\delta\|_p \le \varepsilon}\big(\delta_t + \alpha\,
+        \eta^\star(\nabla_\delta \ell(f(x + \delta_t), k))\big),
+        \quad \text{then clipped so that } x + \delta_{t+1} \in [0, 1]^d,
+
+    with :math:`\eta^\star` the steepest direction of :mod:`advlib.norms`. Each sample keeps
+    the best iterate over the steps and the restarts: a successful one first (misclassified,
+    or on the target), then the one of largest objective. Restarts are batched (one pass
+    over ``restarts × N`` samples), each from its own random start.
+
+    Args:
+        model: maps (N, ...) inputs in [0, 1] to (N, K) logits.
+        x: inputs in [0, 1], shape (N, ...). y: true labels (or targets), shape (N,).
+        eps: the budget ε, a number or one per sample (shape (N,)).
+        norm: ``"linf"``, ``"l2"`` or ``"l1"``.
+        steps: number of gradient steps n (PGD-n), at least 1.
+        step_size: α; default 2.5 ε / steps, so that the iterates can cross the ball.
+        random_start: start from a uniform point of the ball rather than from x.
+        restarts: number of random starts; the best result per sample is kept.
+        targeted: move toward the class ``y`` instead of away from it.
+        loss: ``"ce"`` (cross-entropy) or ``"margin"`` (Carlini–Wagner margin).
+        seed: seed of the random starts.
+
+    Returns:
+        ``x_adv``, shape of ``x``.
+
+    >>> x_adv = pgd(model, x, y, eps=0.1, norm="linf", steps=40)  # doctest: +SKIP
+    """
+    p = as_p(norm)
+    check_inputs(x, y, eps, steps)
+    if not isinstance(restarts, int) or restarts < 1:
+        raise ValueError(f"restarts must be an integer >= 1, got {restarts}")
+    if loss not in ("ce", "margin"):
+        raise ValueError(f"loss must be 'ce' or 'margin', got {loss!r}")
+    if step_size is not None and not step_size > 0:
+        raise ValueError(f"step_size must be positive, got {step_size}")
+    x = x.detach()
+    eps_t = torch.as_tensor(eps, dtype=x.dtype).expand(x.shape[0]).repeat(restarts)
+    alpha = 2.5 * eps_t / steps if step_size is None else torch.full_like(eps_t, step_size)
+    xs = x.repeat(restarts, *([1] * (x.dim() - 1)))
+    alpha = _per_sample(alpha, xs)
+    ys = y.repeat(restarts)
+
+    generator = torch.Generator().manual_seed(seed)
+    if random_start:
+        starts = [uniform_in_ball(x, eps_t[: x.shape[0]], p, generator) for _ in range(restarts)]
+        delta = clip_to_box(xs, torch.cat(starts))
+    else:
+        delta = torch.zeros_like(xs)
+
+    best_delta = delta.clone()
+    best_success = torch.zeros(xs.shape[0], dtype=torch.bool)
+    best_objective = torch.full((xs.shape[0],), -math.inf, dtype=x.dtype)
+    for step in range(steps + 1):
+        delta.requires_grad_(True)
+        logits = model(xs + delta)
+        if step == 0:
+            check_labels(logits, ys)
+        objective = attack_objective(logits, ys, loss, targeted)
+        success = is_success(logits.detach(), ys, targeted)
+        better = (success & ~best_success) | ((success == best_success) & (objective.detach() > best_objective))
+        best_delta = torch.where(_per_sample(better, xs), delta.detach(), best_delta)
+        best_success = best_success | success
+        best_objective = torch.where(better, objective.detach(), best_objective)
+        if step == steps:
+            break
+        (grad,) = torch.autograd.grad(objective.sum(), delta)
+        delta = delta.detach() + alpha * steepest_direction(grad, p)
+        delta = clip_to_box(xs, project(delta, p, eps_t))
+
+    n = x.shape[0]
+    rank = best_success.to(x.dtype).view(restarts, n) * 1e30 + best_objective.view(restarts, n).clamp_min(-1e29)
+    winner = rank.argmax(dim=0)
+    chosen = best_delta.view(restarts, n, *x.shape[1:])[winner, torch.arange(n)]
+    return (x + chosen).detach()
+
+
+
+class MinimalPerturbation(NamedTuple):
+    """Result of :func:`minimal_perturbation`: the adversarial inputs and, per sample, the
+    norm of the perturbation found (``inf`` where none was found, 0 where x is already
+    misclassified)."""
+
+    x_adv: torch.Tensor
+    radius: torch.Tensor
+
+
+def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str | float = "l2",
+                         eps_max: float | None = None, search_steps: int = 12, steps: int = 20,
+                         restarts: int = 1, seed: int = 0) -> MinimalPerturbation:
+    r"""The smallest perturbation found that changes the prediction: the talk's eq. (1),
+
+    .. math:: \varepsilon^\star(x) = \min\{\|\eta\|_p : g(x + \eta) \ne k\},
+
+    estimated by a per-sample bisection on ε over PGD: an ε where PGD succeeds bounds the
+    radius from above, one where it fails is taken as a lower bound. The returned radius is
+    therefore an **upper bound** on the true robustness radius, tight up to the attack's
+    strength and the bisection's resolution ``eps_max / 2**search_steps``.
+
+    Args:
+        norm: ``"linf"``, ``"l2"`` or ``"l1"``.
+        eps_max: the largest budget tried; default the diameter of the box [0, 1]^d in
+            that norm (1 for L∞, √d for L2, d for L1).
+        search_steps: number of bisection steps.
+        steps, restarts, seed: passed to :func:`pgd` (margin loss, which is positive exactly
+            at success).
+
+    Returns:
+        :class:`MinimalPerturbation` ``(x_adv, radius)``, ``radius`` of shape (N,).
+    """
+    p = as_p(norm)
+    check_inputs(x, y, eps_max, steps)
+    if not isinstance(search_steps, int) or search_steps < 1:
+        raise ValueError(f"search_steps must be an integer >= 1, got {search_steps}")
+    d = x[0].numel()
+    if eps_max is None:
+        eps_max = {math.inf: 1.0, 2.0: math.sqrt(d), 1.0: float(d)}[p]
+    with torch.no_grad():
+        logits = model(x)
+    check_labels(logits, y)
+    already_wrong = logits.argmax(dim=1) != y
+
+    def attack(eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x_adv = pgd(model, x, y, eps=eps, norm=p, steps=steps, restarts=restarts, loss="margin", seed=seed)
+        with torch.no_grad():
+            return x_adv, model(x_adv).argmax(dim=1) != y
+
+    low = torch.zeros(x.shape[0], dtype=x.dtype)
+    high = torch.full((x.shape[0],), float(eps_max), dtype=x.dtype)
+    best, found = attack(high)
+    for _ in range(search_steps):
+        middle = (low + high) / 2
+        x_adv, success = attack(middle)
+        success = success & found
+        best = torch.where(_per_sample(success, x), x_adv, best)
+        high = torch.where(success, middle, high)
+        low = torch.where(success, low, middle)
+    best = torch.where(_per_sample(already_wrong, x), x, best)
+    radius = lp_norm(best - x, p)
+    radius = torch.where(found | already_wrong, radius, torch.full_like(radius, math.inf))
+    best = torch.where(_per_sample(found | already_wrong, x), best, x)
+    return MinimalPerturbation(best.detach(), radius)

@@ -1,0 +1,89 @@
+r"""Accuracy, standard risk and robust risk as measured by an attack.
+
+.. math::
+
+    \mathcal{R}_{std} = \mathbb{E}\,\mathbb{1}[g(x) \ne k], \qquad
+    \mathcal{R}_{rob} = \mathbb{E} \max_{\|\eta\| \le \varepsilon} \mathbb{1}[g(x + \eta) \ne k], \qquad
+    \mathcal{R}^A_{rob} = \mathbb{E}\,\mathbb{1}[g(A(x)) \ne k \text{ or } g(x) \ne k].
+
+An attack finds some of the perturbations that exist, never more, so
+:math:`\mathcal{R}_{std} \le \mathcal{R}^A_{rob} \le \mathcal{R}_{rob}`: a measured robust
+risk is a lower bound on the true one. (η = 0 is in the ball, so a point misclassified
+without attack counts as a robust error whatever the attack returns.)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from advlib.attacks import Attack, check_inputs
+
+
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """g(x) = argmax_i f(x)_i, shape (N,), computed without gradients."""
+    with torch.no_grad():
+        return model(x).argmax(dim=1)
+
+
+def confidence(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The predicted class and its softmax probability, each of shape (N,)."""
+    with torch.no_grad():
+        probabilities = model(x).softmax(dim=1)
+    top, predicted = probabilities.max(dim=1)
+    return predicted, top
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of samples with g(x) = y, as a Python float."""
+    check_inputs(x, y)
+    return float((predict(model, x) == y).float().mean())
+
+
+def risk_std(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    r"""The standard risk :math:`\mathcal{R}_{std}`: the error rate on clean inputs."""
+    return 1.0 - accuracy(model, x, y)
+
+
+def risk_rob(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Attack) -> float:
+    r"""The robust risk measured by an attack, :math:`\mathcal{R}^A_{rob}` (a lower bound on
+    :math:`\mathcal{R}_{rob}`): the share of samples misclassified either clean or after
+    ``attack(model, x, y)``.
+
+    >>> risk_rob(model, x, y, functools.partial(pgd, eps=0.1))  # doctest: +SKIP
+    """
+    check_inputs(x, y)
+    x_adv = attack(model, x, y)
+    wrong = (predict(model, x) != y) | (predict(model, x_adv) != y)
+    return float(wrong.float().mean())
+
+
+def robustness_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_values: list[float],
+                     attack: Callable[..., torch.Tensor]) -> list[float]:
+    r""":math:`\mathcal{R}^A_{rob}` for each budget: ``attack(model, x, y, eps=eps)``.
+
+    At ε = 0 the value is :math:`\mathcal{R}_{std}`.
+
+    >>> robustness_curve(model, x, y, [0.0, 0.05, 0.1], pgd)  # doctest: +SKIP
+    [0.02, 0.31, 0.78]
+    """
+    risks = []
+    for eps in eps_values:
+        if eps == 0:
+            risks.append(risk_std(model, x, y))
+        else:
+            risks.append(risk_rob(model, x, y, lambda m, a, b: attack(m, a, b, eps=eps)))
+    return risks
+
+
+def transfer_rate(target: nn.Module, x_adv: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of the points the target classifies correctly whose adversarial version,
+    crafted on another model, it misclassifies (the black-box setting)."""
+    check_inputs(x, y)
+    clean_correct = predict(target, x) == y
+    if not clean_correct.any():
+        return 0.0
+    fooled = predict(target, x_adv) != y
+    return float(fooled[clean_correct].float().mean())

@@ -1,0 +1,162 @@
+r"""Lp norms, their duals, steepest-ascent directions and projections.
+
+The identity at the heart of the book lives here. For a norm :math:`\|\cdot\|_p`
+with dual exponent :math:`q` (:math:`1/p + 1/q = 1`),
+
+.. math::
+
+    \max_{\|\eta\|_p \le \varepsilon} \langle g, \eta \rangle = \varepsilon \|g\|_q ,
+
+and the maximiser is :math:`\varepsilon` times :func:`steepest_direction`. FGSM and FGM
+are one step along it, PGD is that step followed by :func:`project`, and for a linear
+model :math:`f_\theta(x) = \langle \theta, x \rangle` the value
+:math:`\varepsilon\|\theta\|_q` is the largest change of the score.
+
+Every function works per sample: the first dimension of a tensor is the batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+NORM_NAMES = {"l1": 1.0, "l2": 2.0, "linf": math.inf}
+
+
+def as_p(norm: str | float) -> float:
+    r"""The exponent p of a norm given as ``"l1"``, ``"l2"``, ``"linf"`` or a number.
+
+    Only p in {1, 2, inf} are supported: they are the norms whose steepest direction
+    and projection have simple closed forms.
+
+    >>> as_p("linf"), as_p(2)
+    (inf, 2.0)
+    """
+    if isinstance(norm, str):
+        if norm.lower() in NORM_NAMES:
+            return NORM_NAMES[norm.lower()]
+    elif isinstance(norm, (int, float)) and float(norm) in NORM_NAMES.values():
+        return float(norm)
+    raise ValueError(f"norm must be one of 'l1', 'l2', 'linf' (or 1, 2, inf), got {norm!r}")
+
+
+def dual_exponent(p: str | float) -> float:
+    r"""The dual exponent q of p, defined by 1/p + 1/q = 1.
+
+    p = 1 gives q = inf, p = 2 gives q = 2, p = inf gives q = 1.
+
+    >>> dual_exponent("linf")
+    1.0
+    """
+    p = as_p(p)
+    if p == 1.0:
+        return math.inf
+    if p == math.inf:
+        return 1.0
+    return p / (p - 1.0)
+
+
+def lp_norm(x: torch.Tensor, p: str | float) -> torch.Tensor:
+    r"""The Lp norm of each sample: ``x`` of shape (N, ...) gives a tensor of shape (N,).
+
+    .. math:: \|x\|_p = (\sum_i |x_i|^p)^{1/p}, \qquad \|x\|_\infty = \max_i |x_i|.
+
+    >>> lp_norm(torch.tensor([[3.0, -4.0]]), 2)
+    tensor([5.])
+    """
+    return torch.linalg.vector_norm(x.flatten(1), ord=as_p(p), dim=1)
+
+
+def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    r"""Reshape a per-sample vector of shape (N,) to broadcast against ``like`` (N, ...)."""
+    return v.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def steepest_direction(g: torch.Tensor, p: str | float) -> torch.Tensor:
+    r"""The maximiser of <g, eta> over the unit ball ||eta||_p <= 1, per sample.
+
+    .. math::
+
+        \eta^\star = \arg\max_{\|\eta\|_p \le 1} \langle g, \eta \rangle,
+        \qquad \langle g, \eta^\star \rangle = \|g\|_q .
+
+    - p = inf: :math:`\eta^\star = \operatorname{sign}(g)` (FGSM's direction);
+    - p = 2: :math:`\eta^\star = g / \|g\|_2` (FGM's direction);
+    - p = 1: a one-hot vector on the coordinate of largest :math:`|g_i|`, with its sign.
+
+    A sample whose gradient is zero gets the zero direction.
+
+    Args:
+        g: gradients, shape (N, ...).
+        p: the norm of the ball (``"l1"``, ``"l2"``, ``"linf"`` or 1, 2, inf).
+
+    Returns:
+        A tensor shaped like ``g``.
+
+    >>> steepest_direction(torch.tensor([[3.0, -4.0]]), "l2")
+    tensor([[ 0.6000, -0.8000]])
+    """
+    p = as_p(p)
+    if p == math.inf:
+        return g.sign()
+    if p == 2.0:
+        norm = _per_sample(lp_norm(g, 2), g)
+        return torch.where(norm > 0, g / norm.clamp_min(1e-30), torch.zeros_like(g))
+    flat = g.flatten(1)
+    top = flat.abs().argmax(dim=1, keepdim=True)
+    one_hot = torch.zeros_like(flat).scatter(1, top, flat.gather(1, top).sign())
+    return one_hot.view_as(g)
+
+
+def _project_l1(delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    r"""Euclidean projection onto the L1 ball of radius eps (Duchi et al., 2008), per sample."""
+    flat = delta.flatten(1)
+    eps = eps.reshape(-1, 1)
+    magnitude = flat.abs()
+    inside = magnitude.sum(dim=1, keepdim=True) <= eps
+    sorted_mag, _ = magnitude.sort(dim=1, descending=True)
+    cumulative = sorted_mag.cumsum(dim=1)
+    ranks = torch.arange(1, flat.shape[1] + 1, device=delta.device, dtype=delta.dtype)
+    positive = sorted_mag - (cumulative - eps) / ranks > 0
+    rho = positive.to(delta.dtype).cumsum(dim=1).argmax(dim=1, keepdim=True)
+    threshold = (cumulative.gather(1, rho) - eps) / (rho + 1).to(delta.dtype)
+    shrunk = flat.sign() * (magnitude - threshold).clamp_min(0)
+    return torch.where(inside, flat, shrunk).view_as(delta)
+
+
+def project(delta: torch.Tensor, p: str | float, eps: float | torch.Tensor) -> torch.Tensor:
+    r"""Project each perturbation onto the ball ||delta||_p <= eps (Euclidean projection).
+
+    - p = inf: clamp every coordinate to [-eps, eps];
+    - p = 2: rescale by :math:`\min(1, \varepsilon / \|\delta\|_2)`;
+    - p = 1: soft-thresholding at the level that makes the L1 norm equal eps.
+
+    Args:
+        delta: perturbations, shape (N, ...).
+        p: the norm.
+        eps: the radius, a float or a tensor of shape (N,) (one radius per sample).
+
+    >>> project(torch.tensor([[3.0, -4.0]]), "l2", 1.0)
+    tensor([[ 0.6000, -0.8000]])
+    """
+    p = as_p(p)
+    eps = torch.as_tensor(eps, dtype=delta.dtype, device=delta.device).expand(delta.shape[0])
+    if p == math.inf:
+        bound = _per_sample(eps, delta)
+        return torch.maximum(torch.minimum(delta, bound), -bound)
+    if p == 2.0:
+        norm = _per_sample(lp_norm(delta, 2), delta)
+        scale = (_per_sample(eps, delta) / norm.clamp_min(1e-30)).clamp(max=1.0)
+        return delta * scale
+    return _project_l1(delta, eps)
+
+
+def clip_to_box(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    r"""The perturbation that keeps ``x + delta`` inside the image box [0, 1].
+
+    Each coordinate is clamped to [-x_i, 1 - x_i]. Clamping only shrinks coordinates
+    towards zero, so it never increases any Lp norm of ``delta``: a perturbation that was
+    in the ε-ball stays in it.
+    """
+    return (x + delta).clamp(0.0, 1.0) - x

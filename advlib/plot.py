@@ -1,0 +1,145 @@
+r"""Figures in one style: decision boundaries with ε-balls, image grids, curves.
+
+Every function draws on a matplotlib ``Axes`` (or makes its own figure) and returns it,
+so a notebook can add titles, legends and ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Rectangle, RegularPolygon
+from torch import nn
+
+from advlib.metrics import confidence
+from advlib.norms import as_p
+
+CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def style() -> None:
+    """The book's matplotlib style: readable at page width, no top/right spines."""
+    plt.rcParams.update({
+        "figure.figsize": (6.0, 4.0),
+        "figure.dpi": 100,
+        "savefig.dpi": 100,
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "legend.frameon": False,
+        "image.cmap": "gray",
+    })
+
+
+def ball_patch(center: Sequence[float], eps: float, norm: str | float, **kwargs) -> plt.Artist:
+    """The ε-ball around a 2D point: a disc for L2, a square for L∞, a diamond for L1."""
+    p = as_p(norm)
+    x, y = float(center[0]), float(center[1])
+    if p == 2.0:
+        return Circle((x, y), eps, **kwargs)
+    if p == math.inf:
+        return Rectangle((x - eps, y - eps), 2 * eps, 2 * eps, **kwargs)
+    return RegularPolygon((x, y), numVertices=4, radius=eps, orientation=0.0, **kwargs)
+
+
+def decision_boundary(ax: Axes, model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+                      eps: float | None = None, norm: str | float = "l2",
+                      ball_points: torch.Tensor | None = None, ball_colors: Sequence[str] | None = None,
+                      resolution: int = 200, limits: tuple[float, float] = (0.0, 1.0)) -> Axes:
+    r"""Draw the regions of g(x) = argmax f(x) on the square ``limits``², the boundary, the
+    points coloured by class and, if ``eps`` is given, ε-balls (discs for L2, squares for
+    L∞) around ``ball_points`` (default: every point of ``X``).
+
+    Args:
+        ax: where to draw. model: a 2D classifier. X: points (N, 2). y: labels (N,).
+        eps: radius of the balls, or None for no balls. norm: the norm of the balls.
+        ball_points: the centres of the balls. ball_colors: one edge colour per ball
+            (e.g. red for the points whose ball crosses the boundary).
+        resolution: grid points per side.
+    """
+    grid = torch.linspace(limits[0], limits[1], resolution)
+    xx, yy = torch.meshgrid(grid, grid, indexing="xy")
+    with torch.no_grad():
+        regions = model(torch.stack([xx.flatten(), yy.flatten()], dim=1)).argmax(dim=1)
+    regions = regions.view(resolution, resolution).numpy()
+    num_classes = int(max(regions.max(), int(y.max()))) + 1
+    colors = CLASS_COLORS[:num_classes]
+    ax.contourf(xx.numpy(), yy.numpy(), regions, levels=np.arange(num_classes + 1) - 0.5,
+                colors=colors, alpha=0.15)
+    ax.contour(xx.numpy(), yy.numpy(), regions, levels=np.arange(num_classes) + 0.5,
+               colors="black", linewidths=1.2)
+    for k in range(num_classes):
+        members = X[y == k]
+        ax.scatter(members[:, 0], members[:, 1], s=12, color=colors[k], label=f"class {k}", zorder=3)
+    if eps is not None:
+        centres = X if ball_points is None else ball_points
+        edges = ball_colors if ball_colors is not None else ["black"] * len(centres)
+        for centre, edge in zip(centres, edges):
+            ax.add_patch(ball_patch(centre, eps, norm, fill=False, edgecolor=edge, linewidth=0.8, zorder=2))
+    ax.set_xlim(*limits)
+    ax.set_ylim(*limits)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def prediction_titles(model: nn.Module, x: torch.Tensor, prefix: str = "") -> list[str]:
+    """One title per image: ``"7 (99.2%)"``, the predicted class and its confidence."""
+    predicted, top = confidence(model, x)
+    return [f"{prefix}{int(k)} ({100 * float(c):.1f}%)" for k, c in zip(predicted, top)]
+
+
+def image_grid(images: torch.Tensor, titles: Sequence[str] | None = None, *, ncols: int = 8,
+               size: float = 1.3, signed: bool = False, suptitle: str | None = None) -> Figure:
+    """Show images (N, 1, h, w) or (N, h, w) in a grid, each with its title.
+
+    Args:
+        images: grey-level images in [0, 1], or perturbations if ``signed``.
+        titles: one per image, e.g. from :func:`prediction_titles`.
+        ncols: images per row. size: inches per image.
+        signed: draw values symmetric around 0 with a diverging colour map (for
+            perturbations), each image scaled to its own largest magnitude.
+    """
+    images = images.detach().reshape(len(images), *images.shape[-2:]).cpu()
+    ncols = min(ncols, len(images))
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, image) in enumerate(zip(axes.flat, images)):
+        if signed:
+            bound = float(image.abs().max()) or 1.0
+            ax.imshow(image.numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
+        else:
+            ax.imshow(image.numpy(), cmap="gray_r", vmin=0.0, vmax=1.0)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def curve(ax: Axes, x: Sequence[float], curves: dict[str, Sequence[float]], *, xlabel: str,
+          ylabel: str, title: str | None = None, marker: str = "o") -> Axes:
+    """Several named curves over the same x values, with a legend and labelled axes."""
+    for name, values in curves.items():
+        ax.plot(list(x), list(values), marker=marker, markersize=4, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    return ax
