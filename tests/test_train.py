@@ -1,0 +1,116 @@
+"""advlib.train: standard and adversarial training, and the model cache."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+from advlib import models, train
+from advlib.attacks import pgd
+from advlib.metrics import accuracy
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVLIB_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def small_run(digits8, **kwargs):
+    model = models.mlp((1, 8, 8), 10, hidden=32)
+    settings = dict(epochs=3, lr=1e-2, batch_size=128, seed=0)
+    settings.update(kwargs)
+    history = train.fit(model, digits8.X_train, digits8.y_train, **settings)
+    return model, history
+
+
+def test_standard_training_learns_the_digits(digits8, cache):
+    model, history = small_run(digits8, epochs=5)
+    assert accuracy(model, digits8.X_test, digits8.y_test) > 0.9
+    assert [set(h) for h in history] == [{"loss", "accuracy", "seconds"}] * 5
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert not model.training
+
+
+def test_adversarial_training_passes_each_batch_through_the_attack(digits8, cache):
+    calls = []
+
+    def counting_attack(model, x, y):
+        calls.append(len(y))
+        return pgd(model, x, y, eps=0.1, steps=1)
+
+    small_run(digits8, epochs=1, attack=counting_attack, cache=False)
+    assert sum(calls) == len(digits8.y_train)
+
+
+def test_adversarial_training_buys_robustness(digits8, cache):
+    attack = functools.partial(pgd, eps=0.1, steps=3)
+    standard, _ = small_run(digits8, epochs=8)
+    robust, _ = small_run(digits8, epochs=8, attack=attack)
+    x, y = digits8.X_test[:200], digits8.y_test[:200]
+    assert accuracy(robust, attack(robust, x, y), y) > accuracy(standard, attack(standard, x, y), y) + 0.2
+
+
+def test_a_warm_load_equals_a_cold_train(digits8, cache):
+    cold, cold_history = small_run(digits8)
+    assert len(list(cache.glob("*.pt"))) == 1
+    warm, warm_history = small_run(digits8)
+    assert warm_history == cold_history
+    for (name, a), (_, b) in zip(cold.state_dict().items(), warm.state_dict().items()):
+        assert torch.equal(a, b), name
+    uncached, _ = small_run(digits8, cache=False)
+    assert all(torch.equal(a, b) for a, b in zip(cold.state_dict().values(), uncached.state_dict().values()))
+
+
+def test_the_key_depends_on_the_settings_the_data_and_the_initial_weights(digits8, cache):
+    small_run(digits8)
+    small_run(digits8, lr=5e-3)
+    small_run(digits8, attack=functools.partial(pgd, eps=0.1, steps=1))
+    model = models.mlp((1, 8, 8), 10, hidden=32, seed=1)
+    train.fit(model, digits8.X_train, digits8.y_train, epochs=3, lr=1e-2, batch_size=128, seed=0)
+    train.fit(models.mlp((1, 8, 8), 10, hidden=32), digits8.X_train[:-1], digits8.y_train[:-1],
+              epochs=3, lr=1e-2, batch_size=128, seed=0)
+    assert len(list(cache.glob("*.pt"))) == 5
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "foreign"])
+def test_a_damaged_cache_file_is_recomputed_not_trusted(digits8, cache, damage):
+    reference, reference_history = small_run(digits8)
+    (path,) = cache.glob("*.pt")
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"not a torch file")
+    else:  # a valid file holding another model's weights under this name
+        other = models.mlp((1, 8, 8), 10, hidden=32, seed=5)
+        torch.save({"key": "another key", "state_dict": other.state_dict(), "history": []}, path)
+    model, history = small_run(digits8)
+    assert [h["loss"] for h in history] == [h["loss"] for h in reference_history]
+    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.state_dict().values()))
+    assert torch.load(path, weights_only=True)["history"] == history  # repaired on disk
+
+
+def test_an_interrupted_write_leaves_no_file_behind(digits8, cache, monkeypatch):
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        small_run(digits8)
+    assert list(cache.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad,message", [(dict(epochs=0), "epochs"), (dict(lr=-1.0), "lr"),
+                                         (dict(batch_size=0), "batch_size")])
+def test_bad_hyper_parameters_are_refused(digits8, cache, bad, message):
+    with pytest.raises(ValueError, match=message):
+        small_run(digits8, **bad)
+
+
+def test_describe_attack_is_stable_and_specific():
+    a = train.describe_attack(functools.partial(pgd, eps=0.1, steps=7))
+    assert a == train.describe_attack(functools.partial(pgd, steps=7, eps=0.1))
+    assert a != train.describe_attack(functools.partial(pgd, eps=0.2, steps=7))
+    assert "pgd" in a and train.describe_attack(None) == "none"
