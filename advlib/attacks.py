@@ -313,3 +313,73 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
     radius = torch.where(found | already_wrong, radius, torch.full_like(radius, math.inf))
     best = torch.where(_per_sample(found | already_wrong, x), best, x)
     return MinimalPerturbation(best.detach(), radius)
+
+
+def _ball_grid(p: float, resolution: int, dtype: torch.dtype) -> torch.Tensor:
+    """Offsets covering the unit Lp ball of the plane, shape (M, 2): the points of a
+    ``resolution``² grid on [-1, 1]² that lie in the ball, plus, for L2, points on the circle."""
+    side = torch.linspace(-1.0, 1.0, resolution, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(side, side, indexing="xy"), dim=-1).reshape(-1, 2)
+    if p == math.inf:
+        return grid.to(dtype)
+    inside = grid[lp_norm(grid, p) <= 1.0 + 1e-9]
+    if p == 2.0:
+        angles = torch.linspace(0.0, 2 * math.pi, 4 * resolution + 1, dtype=torch.float64)[:-1]
+        inside = torch.cat([inside, torch.stack([angles.cos(), angles.sin()], dim=1)])
+    return inside.to(dtype)
+
+
+def dense_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor,
+                 norm: str | float = "l2", resolution: int = 61, chunk: int = 2**16) -> torch.Tensor:
+    r"""The bounded attack solved by brute force in two dimensions: try every point of a
+    dense grid in the ε-ball and keep the worst.
+
+    .. math::
+
+        A(x) = \arg\max_{x' \in G_\varepsilon(x)} \Big(\max_{j \ne k} f_j(x') - f_k(x')\Big),
+        \qquad G_\varepsilon(x) = \{x + \varepsilon u : u \in G\} \cap [0, 1]^2,
+
+    where :math:`G` holds the points of a ``resolution`` × ``resolution`` grid on
+    :math:`[-1, 1]^2` that lie in the unit Lp ball (for L2, also ``4 * resolution`` points
+    on its circle). The margin is positive exactly when :math:`g(x') \ne k`, so
+    :math:`g(A(x)) \ne k` as soon as one grid point of the ball is misclassified. With an odd
+    ``resolution`` the centre :math:`\eta = 0` is on the grid. Unlike a gradient attack,
+    this is the exact maximiser of the talk's eq. (5) inside the ball up to the grid's
+    spacing :math:`2\varepsilon / (\text{resolution} - 1)`: it misses only misclassified
+    regions thinner than that. Possible in 2D only (the grid grows like resolution^d).
+
+    Args:
+        model: maps (N, 2) inputs in [0, 1]² to (N, K) logits.
+        x: points, shape (N, 2). y: their labels, shape (N,).
+        eps: the budget, a number or one per sample (shape (N,)).
+        norm: ``"l2"`` (disc), ``"linf"`` (square) or ``"l1"`` (diamond).
+        resolution: grid points per side, at least 2 (odd keeps the centre on the grid).
+        chunk: largest number of inputs given to the model at once (memory only).
+
+    Returns:
+        ``x_adv``, shape (N, 2), with ``‖x_adv − x‖_p ≤ ε`` and ``x_adv`` in [0, 1]².
+
+    >>> x_adv = dense_search(model, X, y, eps=0.1, norm="linf")  # doctest: +SKIP
+    >>> risk_rob(model, X, y, functools.partial(dense_search, eps=0.1))  # doctest: +SKIP
+    """
+    p = as_p(norm)
+    check_inputs(x, y, eps)
+    if x.dim() != 2 or x.shape[1] != 2:
+        raise ValueError(f"x must have shape (N, 2) (dense search is for 2D inputs), got {tuple(x.shape)}")
+    if not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution}")
+    x = x.detach()
+    offsets = _ball_grid(p, resolution, x.dtype)
+    eps_t = torch.as_tensor(eps, dtype=x.dtype).expand(x.shape[0])
+    best = torch.empty_like(x)
+    rows = max(1, chunk // len(offsets))
+    with torch.no_grad():
+        for start in range(0, x.shape[0], rows):
+            xb, yb, eb = x[start:start + rows], y[start:start + rows], eps_t[start:start + rows]
+            candidates = (xb[:, None, :] + eb[:, None, None] * offsets[None]).clamp(0.0, 1.0)
+            logits = model(candidates.reshape(-1, 2))
+            check_labels(logits, yb)
+            margin = attack_objective(logits, yb.repeat_interleave(len(offsets)), "margin")
+            winner = margin.view(len(xb), len(offsets)).argmax(dim=1)
+            best[start:start + rows] = candidates[torch.arange(len(xb)), winner]
+    return best

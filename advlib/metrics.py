@@ -14,7 +14,7 @@ without attack counts as a robust error whatever the attack returns.)
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
@@ -87,3 +87,35 @@ def transfer_rate(target: nn.Module, x_adv: torch.Tensor, x: torch.Tensor, y: to
         return 0.0
     fooled = predict(target, x_adv) != y
     return float(fooled[clean_correct].float().mean())
+
+
+def transfer_matrix(models: Mapping[str, nn.Module], x: torch.Tensor, y: torch.Tensor,
+                    attack: Attack) -> torch.Tensor:
+    r"""Transfer rates between models: entry (i, j) is the :func:`transfer_rate` on model j
+    of the adversarial examples crafted on model i,
+
+    .. math:: T_{ij} = \Pr\big[g_j(A_i(x)) \ne k \;\big|\; g_j(x) = k\big],
+              \qquad A_i(x) = \texttt{attack}(f_i, x, k).
+
+    The diagonal is the white-box success rate; off the diagonal the attacker never
+    queries the target, the black-box setting of Szegedy et al. (2013) and Papernot,
+    McDaniel & Goodfellow (2016). Each source is attacked once, on all of ``x``.
+
+    Args:
+        models: named models (sources and targets are the same list), in display order.
+        x: inputs, shape (N, ...). y: labels, shape (N,).
+        attack: ``attack(model, x, y) -> x_adv``, e.g. ``functools.partial(pgd, eps=0.2)``.
+
+    Returns:
+        A float tensor of shape (S, S), rows the sources, columns the targets.
+
+    >>> transfer_matrix({"MLP": mlp, "CNN": cnn}, x, y, functools.partial(pgd, eps=0.2))  # doctest: +SKIP
+    tensor([[0.98, 0.81], [0.78, 0.98]])
+    """
+    check_inputs(x, y)
+    targets = list(models.values())
+    rows = []
+    for source in targets:
+        x_adv = attack(source, x, y)
+        rows.append([transfer_rate(target, x_adv, x, y) for target in targets])
+    return torch.tensor(rows, dtype=torch.float32).reshape(len(targets), len(targets))

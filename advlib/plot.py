@@ -143,3 +143,33 @@ def curve(ax: Axes, x: Sequence[float], curves: dict[str, Sequence[float]], *, x
     if len(curves) > 1:
         ax.legend()
     return ax
+
+
+def heatmap(ax: Axes, matrix: torch.Tensor | np.ndarray, row_labels: Sequence[str],
+            col_labels: Sequence[str], *, xlabel: str, ylabel: str, title: str | None = None,
+            fmt: str = "{:.0%}", vmin: float = 0.0, vmax: float = 1.0, cmap: str = "viridis") -> Axes:
+    """A matrix of rates as coloured cells with the value written in each cell, e.g. the
+    transfer matrix of :func:`advlib.metrics.transfer_matrix` (rows: sources, columns: targets).
+
+    Args:
+        ax: where to draw. matrix: shape (R, C). row_labels, col_labels: R and C names.
+        xlabel, ylabel: axis labels. title: optional title.
+        fmt: format of the written values. vmin, vmax: range of the colour map.
+    """
+    values = np.asarray(torch.as_tensor(matrix, dtype=torch.float64))
+    if values.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"matrix has shape {values.shape}, labels give {(len(row_labels), len(col_labels))}")
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax)
+    threshold = vmin + 0.6 * (vmax - vmin)
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, fmt.format(value), ha="center", va="center",
+                color="black" if value > threshold else "white")
+    ax.set_xticks(range(len(col_labels)), labels=list(col_labels))
+    ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return ax
