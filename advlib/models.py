@@ -106,3 +106,67 @@ def small_cnn(in_shape: tuple[int, ...] = (1, 8, 8), num_classes: int = 10, *, c
         nn.Flatten(),
         nn.Linear(2 * channels * 16, num_classes),
     )
+
+
+class InputQuantization(nn.Module):
+    r"""Round every pixel to the nearest of ``levels`` evenly spaced grey levels in [0, 1],
+
+    .. math:: q(x) = \frac{\operatorname{round}\big((L - 1)\, x\big)}{L - 1},
+
+    after adding uniform noise :math:`U[-\text{noise}, \text{noise}]` when ``noise`` > 0
+    (a randomised variant). A preprocessing layer of this kind (bit-depth reduction,
+    Xu et al. 2018; Guo et al. 2018) is piecewise constant: its derivative is zero almost
+    everywhere, so autograd returns a zero input gradient through it. These are the
+    *shattered gradients* of Athalye, Carlini & Wagner (2018).
+
+    With ``straight_through = True`` the forward pass is unchanged but the backward pass
+    treats q as the identity, :math:`x + \operatorname{stopgrad}(q(x) - x)`: the Backward
+    Pass Differentiable Approximation (BPDA) that :func:`advlib.attacks.bpda` switches on.
+
+    Args:
+        levels: number of grey levels L, at least 2. With 17 levels the grid is
+            :math:`\{0, 1/16, \dots, 1\}`, on which the 8×8 digits already lie, so q changes
+            no clean digit.
+        noise: half-width of the uniform noise added before rounding (0: deterministic).
+
+    >>> q = InputQuantization(levels=3)
+    >>> q(torch.tensor([[0.1, 0.3, 0.8]]))
+    tensor([[0.0000, 0.5000, 1.0000]])
+    """
+
+    def __init__(self, levels: int = 17, noise: float = 0.0) -> None:
+        super().__init__()
+        if not isinstance(levels, int) or levels < 2:
+            raise ValueError(f"levels must be an integer >= 2, got {levels}")
+        if not noise >= 0:
+            raise ValueError(f"noise must be non-negative, got {noise}")
+        self.levels = levels
+        self.noise = noise
+        self.straight_through = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.noise > 0:
+            x = (x + self.noise * (2 * torch.rand_like(x) - 1)).clamp(0.0, 1.0)
+        quantized = torch.round(x * (self.levels - 1)) / (self.levels - 1)
+        return x + (quantized - x).detach() if self.straight_through else quantized
+
+    def extra_repr(self) -> str:
+        return f"levels={self.levels}, noise={self.noise}"
+
+
+def quantized(classifier: nn.Module, *, levels: int = 17, noise: float = 0.0) -> nn.Sequential:
+    r"""A gradient-masking defence ("Architecture A" of the book): the classifier applied to
+    quantised inputs, :math:`f(q(x))` with q = :class:`InputQuantization`.
+
+    The defence barely changes what the classifier computes (with the default 17 levels it
+    changes no clean digit), but its input gradient is zero, so gradient attacks such as
+    :func:`advlib.attacks.pgd` cannot move and report it as robust. The adaptive attack
+    :func:`advlib.attacks.adaptive_pgd` (BPDA, Athalye et al. 2018) breaks it.
+
+    Args:
+        classifier: a trained model on [0, 1] inputs (shared, not copied).
+        levels, noise: see :class:`InputQuantization`.
+
+    >>> defended = quantized(models.small_cnn((1, 8, 8), 10))  # doctest: +SKIP
+    """
+    return nn.Sequential(InputQuantization(levels, noise), classifier)

@@ -1,0 +1,162 @@
+r"""Sanity checks of a robustness evaluation (Carlini et al., 2019, "On evaluating
+adversarial robustness").
+
+A measured robust accuracy :math:`1 - \mathcal{R}^A_{rob}` is only an upper bound on the
+true one: the attack A may simply have failed. Some failures leave fingerprints that a few
+cheap experiments reveal. :func:`sanity_checks` runs them and reports each one:
+
+- ``monotone_in_eps``: robust accuracy does not increase as the budget ε grows;
+- ``monotone_in_steps``: it does not increase with more attack steps;
+- ``near_zero_at_large_eps``: it is near zero at a large budget (half the box);
+- ``unbounded_reaches_100``: with a budget as large as the box, the attack succeeds on
+  every point;
+- ``black_box_not_stronger``: a black-box attack (transfer from a surrogate model, or
+  random noise) does not beat the white-box attack;
+- ``gradients_do_not_vanish``: the input gradient is non-zero at (almost) every point.
+
+A failed check does not prove that the model is not robust, and passing them all does
+not prove that it is; but each failure means the evaluation cannot be trusted as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+from advlib.attacks import check_inputs, input_gradient, uniform_in_ball
+from advlib.metrics import predict
+from advlib.norms import as_p, clip_to_box, lp_norm
+
+
+class CheckResult(NamedTuple):
+    """The outcome of one check: whether it passed, and the numbers behind it."""
+
+    passed: bool
+    detail: str
+
+
+class CheckReport(dict):
+    """The results of :func:`sanity_checks`: a dict from check name to :class:`CheckResult`,
+    in the order the checks ran; ``str(report)`` is a table, one line per check."""
+
+    @property
+    def all_passed(self) -> bool:
+        """True when every check passed."""
+        return all(result.passed for result in self.values())
+
+    @property
+    def failed(self) -> list[str]:
+        """The names of the failed checks."""
+        return [name for name, result in self.items() if not result.passed]
+
+    def __str__(self) -> str:
+        width = max(len(name) for name in self)
+        return "\n".join(f"{'passed' if r.passed else 'FAILED'}  {name:<{width}}  {r.detail}"
+                         for name, r in self.items())
+
+
+def _robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor) -> float:
+    """Share of points classified correctly both clean and at ``x_adv``: :math:`1 - \\mathcal{R}^A_{rob}`."""
+    return float(((predict(model, x) == y) & (predict(model, x_adv) == y)).float().mean())
+
+
+def _random_noise_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, p: float,
+                           draws: int, seed: int) -> float:
+    """Robust accuracy against random noise: a point counts as broken if any of ``draws``
+    uniform draws in its ε-ball (clipped to the box) is misclassified."""
+    generator = torch.Generator().manual_seed(seed)
+    eps_t = torch.full((x.shape[0],), float(eps), dtype=x.dtype)
+    robust = predict(model, x) == y
+    for _ in range(draws):
+        x_noisy = x + clip_to_box(x, uniform_in_ball(x, eps_t, p, generator))
+        robust &= predict(model, x_noisy) == y
+    return float(robust.float().mean())
+
+
+def _non_increasing(values: Sequence[float], tolerance: float) -> bool:
+    return all(later <= earlier + tolerance for earlier, later in zip(values, values[1:]))
+
+
+def _numbers(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.1%}" for v in values)
+
+
+def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                  attack: Callable[..., torch.Tensor], *, eps: float, norm: str | float = "linf",
+                  steps: Sequence[int] = (1, 5, 20), eps_factors: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
+                  surrogate: nn.Module | None = None, tolerance: float = 0.01,
+                  near_zero: float = 0.05, max_vanishing: float = 0.05, seed: int = 0) -> CheckReport:
+    r"""Run the sanity checks of Carlini et al. (2019) on an evaluation of ``model`` by ``attack``.
+
+    With :math:`a(\varepsilon, n)` the robust accuracy measured by the attack with budget
+    ε and n steps, and D the diameter of the box :math:`[0, 1]^d` in the norm (1 for L∞,
+    :math:`\sqrt d` for L2, d for L1), the checks pass when
+
+    - ``monotone_in_eps``: :math:`a(\varepsilon_i, n_{max})` does not increase along
+      :math:`\varepsilon_i` = ``eps_factors`` × ε (up to ``tolerance``);
+    - ``monotone_in_steps``: :math:`a(\varepsilon, n)` does not increase along ``steps``;
+    - ``near_zero_at_large_eps``: :math:`a(D/2, n_{max})` ≤ ``near_zero`` (at D/2 in L∞
+      every image can be turned into the same grey image);
+    - ``unbounded_reaches_100``: :math:`a(D, n_{max}) = 0`: any point of the box is allowed;
+    - ``black_box_not_stronger``: the accuracy under a black-box attack is at least
+      :math:`a(\varepsilon, n_{max})` − ``tolerance``. The black box is the attack run on
+      ``surrogate`` and transferred, or, without a surrogate, 20 uniform draws in the ball;
+    - ``gradients_do_not_vanish``: at most a share ``max_vanishing`` of the points have
+      an input gradient of the margin loss that is exactly zero.
+
+    Args:
+        model: the model evaluated, on [0, 1] inputs.
+        x, y: evaluation points (N, ...) and labels (N,); a few hundred are enough.
+        attack: called as ``attack(model, x, y, eps=..., norm=..., steps=...)``, e.g.
+            :func:`advlib.attacks.pgd` or ``functools.partial(pgd, restarts=2)``.
+        eps: the budget of the evaluation. norm: its norm.
+        steps: step counts compared (increasing); the largest is used everywhere else.
+        eps_factors: budgets compared, as multiples of ``eps`` (increasing).
+        surrogate: a model for the transfer attack, or None for random noise.
+        tolerance: increase of robust accuracy forgiven as noise.
+        near_zero: largest robust accuracy accepted at D/2.
+        max_vanishing: largest share of points with a zero gradient accepted.
+        seed: seed of the random-noise black box.
+
+    Returns:
+        A :class:`CheckReport`; ``report.all_passed``, ``report.failed``, ``print(report)``.
+
+    >>> print(sanity_checks(model, x, y, pgd, eps=0.1))  # doctest: +SKIP
+    passed  monotone_in_eps    robust accuracy 93.0%, 81.5%, 52.0%, 3.0% at eps 0.025, ...
+    """
+    check_inputs(x, y, eps, min(steps))
+    p, d, n_max = as_p(norm), x[0].numel(), max(steps)
+    diameter = {math.inf: 1.0, 2.0: math.sqrt(d), 1.0: float(d)}[p]
+
+    def accuracy(eps_value: float, n: int) -> float:
+        return _robust_accuracy(model, x, y, attack(model, x, y, eps=eps_value, norm=norm, steps=n))
+
+    report = CheckReport()
+    budgets = [f * eps for f in eps_factors]
+    by_eps = [accuracy(e, n_max) for e in budgets]
+    report["monotone_in_eps"] = CheckResult(_non_increasing(by_eps, tolerance), f"robust accuracy "
+                                            f"{_numbers(by_eps)} at eps {', '.join(f'{e:.3g}' for e in budgets)}")
+    by_steps = [accuracy(eps, n) for n in steps]
+    report["monotone_in_steps"] = CheckResult(_non_increasing(by_steps, tolerance), f"robust accuracy "
+                                              f"{_numbers(by_steps)} after {', '.join(map(str, steps))} steps")
+    large = accuracy(diameter / 2, n_max)
+    report["near_zero_at_large_eps"] = CheckResult(large <= near_zero, f"robust accuracy {large:.1%} "
+                                                   f"at eps {diameter / 2:.3g} (at most {near_zero:.0%})")
+    unbounded = accuracy(diameter, n_max)
+    report["unbounded_reaches_100"] = CheckResult(unbounded == 0.0, f"attack success {1 - unbounded:.1%} "
+                                                  f"at eps {diameter:.3g} (the whole box)")
+    white = by_steps[-1]
+    if surrogate is not None:
+        black, source = _robust_accuracy(model, x, y, attack(surrogate, x, y, eps=eps, norm=norm,
+                                                             steps=n_max)), "transfer from the surrogate"
+    else:
+        black, source = _random_noise_accuracy(model, x, y, eps, p, draws=20, seed=seed), "20 random draws"
+    report["black_box_not_stronger"] = CheckResult(black >= white - tolerance, f"robust accuracy "
+                                                   f"{black:.1%} ({source}) vs {white:.1%} (white box)")
+    vanishing = float((lp_norm(input_gradient(model, x, y, loss="margin"), math.inf) == 0).float().mean())
+    report["gradients_do_not_vanish"] = CheckResult(vanishing <= max_vanishing, f"{vanishing:.1%} of "
+                                                    f"the points have a zero input gradient")
+    return report
