@@ -17,10 +17,15 @@ figure illustrates are checked by ``assert`` statements in the notebook instead.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+# No progress bars (advlib.progress) in the tests, nor in the notebooks' kernels, which
+# inherit this environment when nbval starts them: their outputs must stay byte-stable.
+os.environ["ADVLIB_PROGRESS"] = "0"
 
 try:
     from nbval.plugin import IPyNbFile

@@ -31,6 +31,7 @@ from torch import nn
 
 import advlib
 from advlib.attacks import Attack, check_inputs
+from advlib.progress import bar
 
 
 def cache_dir() -> Path:
@@ -119,7 +120,7 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = []
     model.train()
-    for _ in range(epochs):
+    for _ in bar(range(epochs), desc="training", unit="epoch"):  # silent under tests, see advlib.progress
         start = time.perf_counter()
         order = torch.randperm(len(y), generator=generator)
         total_loss = torch.zeros(())
