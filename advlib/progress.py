@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, TypeVar
-
-T = TypeVar("T")
+from typing import Iterable
 
 SHOW: bool | None = None
 """``True``/``False`` forces bars on/off; ``None`` (the default) leaves the choice to
@@ -58,8 +56,8 @@ def enabled() -> bool:
     return watched()
 
 
-def bar(iterable: Iterable[T], *, desc: str | None = None, total: int | None = None,
-        unit: str = "it") -> Iterable[T]:
+def bar(iterable: Iterable, *, desc: str | None = None, total: int | None = None,
+        unit: str = "it") -> Iterable:
     """``iterable`` wrapped in a ``tqdm.auto`` progress bar when :func:`enabled`, else
     ``iterable`` itself (then nothing is printed and tqdm is not even imported).
 
