@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -39,3 +40,28 @@ def test_launch_buttons_configured():
     section = config[config.index("launch_buttons:"):].split("\n\n")[0]
     for key in ("binderhub_url: https://mybinder.org", "colab_url: https://colab.research.google.com", "thebe: true"):
         assert key in section, key
+
+
+COLAB_CELL = '''# On Colab, install advlib (the book's library); elsewhere it is already installed.
+import sys
+if "google.colab" in sys.modules:
+    import subprocess
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "advlib @ git+https://github.com/advbook/adversarial-examples-book"], check=True)'''
+
+
+def test_every_notebook_starts_with_the_colab_cell():
+    """On Colab advlib is missing: the first code cell of every chapter installs it there
+    (and does nothing elsewhere); it is hidden in the HTML (tag remove-cell)."""
+    notebooks = sorted((ROOT / "book").rglob("*.ipynb"))
+    wrong = []
+    for path in notebooks:
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        source = "".join(cells[0]["source"]).strip() if cells else ""
+        if source != COLAB_CELL or "remove-cell" not in cells[0].get("metadata", {}).get("tags", []):
+            wrong.append(path.relative_to(ROOT).as_posix())
+        elif sum(COLAB_CELL in "".join(c["source"]) for c in cells) != 1:
+            wrong.append(path.relative_to(ROOT).as_posix() + " (more than once)")
+    assert wrong == []
