@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlib.norms import as_p, clip_to_box, lp_norm, project, steepest_direction
+from advlib.progress import bar
 
 Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 """An attack bound to its budget, e.g. ``functools.partial(pgd, eps=0.1)``: called as
@@ -302,7 +303,7 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
     low = torch.zeros(x.shape[0], dtype=x.dtype)
     high = torch.full((x.shape[0],), float(eps_max), dtype=x.dtype)
     best, found = attack(high)
-    for _ in range(search_steps):
+    for _ in bar(range(search_steps), desc="radius search"):  # silent under tests, see advlib.progress
         middle = (low + high) / 2
         x_adv, success = attack(middle)
         success = success & found
