@@ -3,6 +3,8 @@ r"""Data sets as tensors in [0, 1], with fixed splits from a seed.
 - :func:`two_moons`: the 2D toy problem of the book's pictures, rescaled into [0, 1]².
 - :func:`digits`: scikit-learn's bundled handwritten digits (1,797 images of 8×8 pixels,
   no download), optionally upsampled to study the effect of the input dimension.
+- :func:`sphere`: points drawn uniformly on the unit sphere of R^d, the high-dimensional
+  model of concentration of measure (not images: coordinates lie in [-1, 1]).
 
 Images have shape (N, 1, size, size); labels are ``torch.long``.
 """
@@ -102,3 +104,41 @@ def digits(size: int = 8, seed: int = 0, test_fraction: float = 0.3) -> Split:
     images = upsample(images, size)
     train_idx, test_idx = torch.as_tensor(train_idx), torch.as_tensor(test_idx)
     return Split(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
+
+
+def sphere(n: int, d: int, *, radius: float = 1.0, seed: int = 0,
+           dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""``n`` points drawn uniformly on the sphere of radius ``radius`` in :math:`\mathbb{R}^d`,
+
+    .. math:: x = r\, \frac{z}{\|z\|_2} \in r\, S^{d-1}, \qquad z \sim \mathcal{N}(0, I_d),
+              \qquad S^{d-1} = \{x \in \mathbb{R}^d : \|x\|_2 = 1\}.
+
+    The standard Gaussian is invariant under rotations, so :math:`z / \|z\|_2` is uniform on
+    the sphere. Each coordinate then satisfies :math:`(x_1 / r + 1)/2 \sim
+    \mathrm{Beta}\big(\tfrac{d-1}{2}, \tfrac{d-1}{2}\big)`, with variance :math:`r^2/d`: in high
+    dimension almost all the mass lies near any equator. This is the data of the concentration
+    argument of Gilmer et al. (2018), "Adversarial Spheres".
+
+    Args:
+        n: number of points, at least 1.
+        d: dimension of the ambient space, at least 2 (the sphere has dimension d - 1).
+        radius: radius of the sphere, positive.
+        seed: seed of the draw (a private generator: the global RNG is left alone).
+        dtype: floating-point type of the result.
+
+    Returns:
+        A tensor of shape (n, d) whose rows have L2 norm ``radius``.
+
+    >>> X = sphere(1000, 64, seed=0)
+    >>> X.shape, round(float(X.norm(dim=1).max()), 4)
+    (torch.Size([1000, 64]), 1.0)
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if not isinstance(d, int) or d < 2:
+        raise ValueError(f"d must be an integer >= 2, got {d!r}")
+    if not (radius > 0 and radius < float("inf")):
+        raise ValueError(f"radius must be positive and finite, got {radius!r}")
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    return (radius * z / z.norm(dim=1, keepdim=True)).to(dtype)
