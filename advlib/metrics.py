@@ -19,7 +19,8 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from advlib.attacks import Attack, check_inputs
+from advlib.attacks import Attack, check_inputs, input_gradient
+from advlib.norms import lp_norm
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -76,6 +77,35 @@ def robustness_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_val
         else:
             risks.append(risk_rob(model, x, y, lambda m, a, b: attack(m, a, b, eps=eps)))
     return risks
+
+
+def input_gradient_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                        norm: str | float = "l1") -> torch.Tensor:
+    r"""The norm of the input gradient of the loss, per sample: :math:`\|\nabla_x \ell(f(x), k)\|_q`.
+
+    To first order, an attack of budget ε in the norm p raises the loss by
+
+    .. math:: \max_{\|\eta\|_p \le \varepsilon} \ell(f(x + \eta), k) - \ell(f(x), k)
+              \approx \varepsilon \, \|\nabla_x \ell(f(x), k)\|_q, \qquad \tfrac1p + \tfrac1q = 1,
+
+    so ``norm="l1"`` measures the first-order vulnerability to L∞ attacks and ``"l2"`` to L2
+    attacks (Simon-Gabriel et al., 2019, "First-order adversarial vulnerability of neural
+    networks and input dimension"). ℓ is the cross-entropy; the model's parameters and their
+    ``.grad`` are left untouched.
+
+    Args:
+        model: maps (N, ...) inputs in [0, 1] to (N, K) logits.
+        x: inputs, shape (N, ...). y: true labels, shape (N,).
+        norm: the norm q of the gradient (``"l1"``, ``"l2"``, ``"linf"``).
+
+    Returns:
+        A tensor of shape (N,).
+
+    >>> input_gradient_norm(model, x, y, "l1").mean()  # doctest: +SKIP
+    tensor(3.9012)
+    """
+    check_inputs(x, y)
+    return lp_norm(input_gradient(model, x, y), norm).detach()
 
 
 def transfer_rate(target: nn.Module, x_adv: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> float:
