@@ -456,3 +456,53 @@ def adaptive_pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: flo
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return pgd(bpda(model, eot), x, y, eps=eps, seed=seed, **pgd_options)
+
+
+def nearest_misclassified(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pool: torch.Tensor,
+                          pool_y: torch.Tensor, *, norm: str | float = "l2") -> MinimalPerturbation:
+    r"""An exhaustive search restricted to a set: the closest point of ``pool`` that has the
+    same true class as x and that the model misclassifies.
+
+    .. math::
+
+        x' = \arg\min \{\|x' - x\|_p : x' \in P,\ k(x') = k,\ g(x') \ne k\}.
+
+    With ``pool`` a dense sample of the data manifold (e.g. :func:`advlib.data.manifold`
+    with many points and no noise), this is an *on-manifold* adversarial example in the
+    sense of Stutz, Hein & Schiele (2019): a real input of class k, near x, that the model
+    gets wrong, i.e. a test error. Its radius can only be compared with the one of an
+    unrestricted attack (:func:`minimal_perturbation`), which may leave the manifold.
+
+    Args:
+        model: maps (N, ...) inputs to (N, K) logits.
+        x: points, shape (N, ...). y: their labels, shape (N,).
+        pool: the candidates, shape (M, ...) (same shape per sample as x).
+        pool_y: the candidates' true labels, shape (M,).
+        norm: the norm of the distance.
+
+    Returns:
+        :class:`MinimalPerturbation` ``(x_adv, radius)``: the nearest such candidate and its
+        distance; ``radius`` is 0 (and ``x_adv`` is x) where x itself is misclassified and
+        ``inf`` (``x_adv`` is x) where no candidate qualifies.
+
+    >>> on = nearest_misclassified(model, test.X, test.y, dense.X, dense.y)  # doctest: +SKIP
+    """
+    p = as_p(norm)
+    check_inputs(x, y)
+    check_inputs(pool, pool_y)
+    if pool.shape[1:] != x.shape[1:]:
+        raise ValueError(f"pool must hold points shaped like x's, got {tuple(pool.shape[1:])} and {tuple(x.shape[1:])}")
+    with torch.no_grad():
+        logits, pool_logits = model(x), model(pool)
+    check_labels(logits, y)
+    check_labels(pool_logits, pool_y)
+    wrong = pool_logits.argmax(dim=1) != pool_y
+    distance = torch.cdist(x.flatten(1).double(), pool.flatten(1).double(), p=p)
+    distance[~wrong[None, :].expand_as(distance) | (y[:, None] != pool_y[None, :])] = math.inf
+    radius, index = distance.min(dim=1)
+    found = radius.isfinite()
+    x_adv = torch.where(_per_sample(found, x), pool[index], x)
+    already_wrong = logits.argmax(dim=1) != y
+    x_adv = torch.where(_per_sample(already_wrong, x), x, x_adv)
+    radius = torch.where(already_wrong, torch.zeros_like(radius), radius)
+    return MinimalPerturbation(x_adv.detach(), radius.to(x.dtype))

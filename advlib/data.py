@@ -5,6 +5,9 @@ r"""Data sets as tensors in [0, 1], with fixed splits from a seed.
   no download), optionally upsampled to study the effect of the input dimension.
 - :func:`sphere`: points drawn uniformly on the unit sphere of R^d, the high-dimensional
   model of concentration of measure (not images: coordinates lie in [-1, 1]).
+- :func:`manifold`: two classes on concentric m-spheres embedded in [0, 1]^d by a random
+  orthonormal map (data on an m-dimensional manifold), and :func:`manifold_parts`, the
+  exact split of a perturbation into its tangent and normal parts.
 
 Images have shape (N, 1, size, size); labels are ``torch.long``.
 """
@@ -142,3 +145,121 @@ def sphere(n: int, d: int, *, radius: float = 1.0, seed: int = 0,
     generator = torch.Generator().manual_seed(seed)
     z = torch.randn(n, d, generator=generator, dtype=torch.float64)
     return (radius * z / z.norm(dim=1, keepdim=True)).to(dtype)
+
+
+class Manifold(NamedTuple):
+    r"""Points near two concentric m-spheres of :math:`\mathbb{R}^d` (see :func:`manifold`).
+
+    ``X`` (n, d) and ``y`` (n,) are the data; ``basis`` (d, m + 1) has orthonormal columns
+    :math:`Q`, ``center`` (d,) is :math:`c` and ``radii`` (2,) holds :math:`r_0 < r_1`: class
+    k lives on :math:`\{c + r_k Q u : u \in S^m\}`.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    basis: torch.Tensor
+    center: torch.Tensor
+    radii: torch.Tensor
+
+
+def manifold(n: int, *, m: int = 1, d: int = 2, radii: tuple[float, float] = (0.25, 0.4),
+             noise: float = 0.0, seed: int = 0, basis_seed: int = 0) -> Manifold:
+    r"""Two classes on concentric m-dimensional spheres, embedded in :math:`[0, 1]^d` by a
+    random orthonormal map: data on an m-dimensional manifold of :math:`\mathbb{R}^d`.
+
+    .. math::
+
+        x = c + r_y\, Q u + \sigma \xi, \qquad u \sim \mathrm{Unif}(S^m), \quad
+        \xi \sim \mathcal{N}(0, I_d), \quad c = (\tfrac12, \dots, \tfrac12),
+
+    where :math:`Q \in \mathbb{R}^{d \times (m+1)}` has orthonormal columns (the Q factor of
+    a Gaussian matrix, drawn from ``basis_seed``). The manifold is
+    :math:`\{c + r_k Q u\}` for k = 0, 1: for m = 1 and d = 2, two concentric circles.
+    Since :math:`|(Qu)_i| \le \|u\|_2 = 1`, radii at most 1/2 keep the clean points inside the
+    box; noisy points are clamped to [0, 1]. Its codimension d − m counts the directions
+    normal to the manifold: the radial one, which separates the classes, and the d − m − 1
+    directions orthogonal to the subspace of :math:`Q`, in which the data vary only by the
+    noise σ. Boundary tilting (Tanay & Griffin, 2016) happens in those.
+
+    Args:
+        n: number of points, at least 2; labels alternate 0, 1, 0, ... (balanced classes).
+        m: dimension of the manifold, at least 1. d: ambient dimension, at least m + 1.
+        radii: the radii :math:`r_0 < r_1` of the two classes' spheres, in (0, 1/2].
+        noise: standard deviation σ of the Gaussian noise added to every coordinate.
+        seed: seed of the points and the noise. basis_seed: seed of :math:`Q`; keep it fixed
+            to draw a test set on the same manifold (``seed=1``).
+
+    Returns:
+        A :class:`Manifold` ``(X, y, basis, center, radii)``; ``X`` is float32 of shape (n, d).
+
+    >>> train = manifold(200, m=1, d=64, noise=0.005)
+    >>> test = manifold(100, m=1, d=64, seed=1)  # the same manifold, new points
+    >>> torch.equal(train.basis, test.basis), tuple(test.X.shape)
+    (True, (100, 64))
+    """
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if not isinstance(m, int) or m < 1:
+        raise ValueError(f"m must be an integer >= 1, got {m!r}")
+    if not isinstance(d, int) or d < m + 1:
+        raise ValueError(f"d must be an integer >= m + 1 = {m + 1}, got {d!r}")
+    if len(radii) != 2 or not 0 < radii[0] < radii[1] <= 0.5:
+        raise ValueError(f"radii must be two numbers 0 < r0 < r1 <= 0.5, got {radii!r}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be non-negative, got {noise!r}")
+    basis, _ = torch.linalg.qr(torch.randn(d, m + 1, dtype=torch.float64,
+                                           generator=torch.Generator().manual_seed(basis_seed)))
+    generator = torch.Generator().manual_seed(seed)
+    u = torch.randn(n, m + 1, dtype=torch.float64, generator=generator)
+    u = u / u.norm(dim=1, keepdim=True)
+    y = torch.arange(n) % 2
+    radius = torch.tensor(radii, dtype=torch.float64)
+    center = torch.full((d,), 0.5, dtype=torch.float64)
+    X = center + (radius[y, None] * u) @ basis.T
+    X = (X + noise * torch.randn(n, d, dtype=torch.float64, generator=generator)).clamp(0.0, 1.0)
+    return Manifold(X.float(), y, basis.float(), center.float(), radius.float())
+
+
+class ManifoldParts(NamedTuple):
+    """The orthogonal parts of perturbations (see :func:`manifold_parts`), each shaped like
+    the perturbations; they add up to them."""
+
+    tangent: torch.Tensor
+    radial: torch.Tensor
+    orthogonal: torch.Tensor
+
+
+def manifold_parts(data: Manifold, x: torch.Tensor, delta: torch.Tensor) -> ManifoldParts:
+    r"""Split perturbations ``delta`` at points ``x`` into a part tangent to the manifold of
+    :func:`manifold` and two normal parts, exactly (the manifold is known).
+
+    With :math:`\hat u = Q^\top (x - c) / \|Q^\top (x - c)\|_2`, so that the nearest point of
+    either sphere is :math:`c + r_k Q \hat u`,
+
+    .. math::
+
+        \delta_T = Q (I - \hat u \hat u^\top) Q^\top \delta, \qquad
+        \delta_R = Q \hat u \hat u^\top Q^\top \delta, \qquad
+        \delta_\perp = (I - Q Q^\top) \delta .
+
+    :math:`\delta_T` moves along the manifold (m dimensions), :math:`\delta_R` toward the
+    other class (1 dimension), :math:`\delta_\perp` out of the subspace that holds the data
+    (d − m − 1 dimensions). The normal part is :math:`\delta_R + \delta_\perp`. The three
+    are orthogonal, so :math:`\|\delta\|^2 = \|\delta_T\|^2 + \|\delta_R\|^2 + \|\delta_\perp\|^2`.
+
+    Args:
+        data: the :class:`Manifold` (only ``basis`` and ``center`` are used).
+        x: points, shape (N, d), not at the centre. delta: perturbations, shape (N, d).
+
+    >>> parts = manifold_parts(test, test.X, x_adv - test.X)  # doctest: +SKIP
+    >>> share_normal = 1 - parts.tangent.norm(dim=1) ** 2 / (x_adv - test.X).norm(dim=1) ** 2  # doctest: +SKIP
+    """
+    if x.shape != delta.shape or x.dim() != 2 or x.shape[1] != data.basis.shape[0]:
+        raise ValueError(f"x and delta must both have shape (N, {data.basis.shape[0]}), "
+                         f"got {tuple(x.shape)} and {tuple(delta.shape)}")
+    Q = data.basis.to(delta.dtype)
+    coordinates = (x - data.center.to(x.dtype)) @ Q
+    u_hat = coordinates / coordinates.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    inside = delta @ Q
+    along_radius = (inside * u_hat).sum(dim=1, keepdim=True) * u_hat
+    return ManifoldParts((inside - along_radius) @ Q.T, along_radius @ Q.T, delta - inside @ Q.T)
