@@ -18,7 +18,7 @@ from matplotlib.patches import Circle, Rectangle, RegularPolygon
 from torch import nn
 
 from advlib.metrics import confidence
-from advlib.norms import as_p
+from advlib.norms import as_p, lp_norm
 
 CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -173,3 +173,50 @@ def heatmap(ax: Axes, matrix: torch.Tensor | np.ndarray, row_labels: Sequence[st
         ax.set_title(title)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
+
+
+def adversarial_grid(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, *, norm: str | float = "l2",
+                     size: float = 1.4, suptitle: str | None = None) -> Figure:
+    r"""Attacked images in three rows: the originals, the perturbations
+    :math:`\eta = x' - x` and the adversarial images :math:`x'`.
+
+    Originals and adversarial images are titled with the predicted class and its confidence
+    (:func:`prediction_titles`). The perturbations share one diverging colour scale,
+    :math:`\pm \max |\eta_i|` over all of them, so a faint perturbation is amplified to full
+    colour; the colour bar gives the scale in pixel values, and each title gives
+    :math:`\|\eta\|_p`.
+
+    Args:
+        model: the attacked classifier. x, x_adv: images of shape (N, 1, h, w) in [0, 1].
+        norm: the norm written in the perturbations' titles. size: inches per image.
+
+    >>> fig = adversarial_grid(model, x, pgd(model, x, y, eps=0.1), norm="linf")  # doctest: +SKIP
+    """
+    if x.shape != x_adv.shape:
+        raise ValueError(f"x and x_adv must have the same shape, got {tuple(x.shape)} and {tuple(x_adv.shape)}")
+    n = len(x)
+    eta = (x_adv - x).detach()
+    bound = float(eta.abs().max()) or 1.0
+    symbol = {1.0: "1", 2.0: "2", math.inf: r"\infty"}[as_p(norm)]
+    rows = [(x, prediction_titles(model, x)), (eta, [f"$\\|\\eta\\|_{{{symbol}}}$ = {float(r):.2f}"
+                                                    for r in lp_norm(eta, norm)]),
+            (x_adv, prediction_titles(model, x_adv))]
+    fig, axes = plt.subplots(3, n, figsize=(size * n + 1.2, 3 * (size + 0.35)), squeeze=False)
+    for r, (images, titles) in enumerate(rows):
+        for i in range(n):
+            ax = axes[r, i]
+            image = images[i].detach().reshape(images.shape[-2:]).cpu().numpy()
+            if r == 1:
+                shown = ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
+            else:
+                ax.imshow(image, cmap="gray_r", vmin=0.0, vmax=1.0)
+            ax.set_title(titles[i], fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            ax.spines[:].set_visible(False)
+        axes[r, 0].set_ylabel(("original", "perturbation", "adversarial")[r])
+    fig.colorbar(shown, ax=axes[1, :].tolist(), fraction=0.02, pad=0.01, label="pixel change")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
