@@ -21,6 +21,7 @@ from torch import nn
 
 from advlib.attacks import Attack, check_inputs, input_gradient
 from advlib.norms import lp_norm
+from advlib.progress import bar
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -71,7 +72,7 @@ def robustness_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_val
     [0.02, 0.31, 0.78]
     """
     risks = []
-    for eps in eps_values:
+    for eps in bar(eps_values, desc="robustness curve", unit="eps"):  # silent under tests, see advlib.progress
         if eps == 0:
             risks.append(risk_std(model, x, y))
         else:

@@ -1,7 +1,8 @@
 r"""Progress bars for advlib's long loops: shown to a person, silent under tests and builds.
 
-Training (:func:`advlib.train.train_epochs`, one step per epoch) and the bisection of
-:func:`advlib.attacks.minimal_perturbation` wrap their loops in :func:`bar`, a
+Training (:func:`advlib.train.train_epochs`, one step per epoch), the bisection of
+:func:`advlib.attacks.minimal_perturbation` and the budgets of
+:func:`advlib.metrics.robustness_curve` wrap their loops in :func:`bar`, a
 ``tqdm.auto`` bar (a widget in Jupyter, text in a terminal). Whether a bar is shown is
 decided, in this order, by
 
