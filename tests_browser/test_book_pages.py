@@ -20,8 +20,9 @@ reader with a downloaded copy and no network. For each page it checks that
 - no error output, stderr output or traceback is shown;
 - every link into the book points to an existing file and, if it has one, an existing
   anchor;
-- a chapter (a page built from a notebook) has its Binder, Colab and thebe launch buttons,
-  pointing to that notebook in the repository;
+- a chapter (a page built from a notebook) shows at least as many figures as its notebook
+  stores, and has its Binder, Colab and thebe launch buttons, pointing to that notebook in
+  the repository;
 - nothing failed to load except the external resources of :data:`NEEDS_NETWORK`, and no
   script raised an error in the console.
 
@@ -113,6 +114,19 @@ def anchors(path: Path) -> frozenset[str]:
     parser = _Anchors()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
     return frozenset(parser.anchors)
+
+
+def stored_figures(notebook: Path) -> int:
+    """The figures (PNG or SVG outputs) stored in a notebook, outside removed outputs: the
+    page built from it shows at least as many (fewer means its figures were lost, e.g.
+    executed without the inline backend)."""
+    count = 0
+    for cell in json.loads(notebook.read_text())["cells"]:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] != "code" or tags & {"remove-output", "remove-cell", "remove_output", "remove_cell"}:
+            continue
+        count += sum(any(m in o.get("data", {}) for m in ("image/png", "image/svg+xml")) for o in cell["outputs"])
+    return count
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -219,6 +233,7 @@ async function report() {
     traceback: /Traceback \\(most recent call last\\)/.test(document.body.innerText),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     thebe: !!document.querySelector('button.btn-launch-thebe'),
+    figures: document.querySelectorAll('.cell_output img').length,
   };
 }
 report().then(done, e => done({error: String(e)}));
@@ -276,6 +291,8 @@ def test_page(page, server, browser):
                 problems.append(f"no {service} launch button for {in_repo}")
         if not report["thebe"]:
             problems.append("no thebe (live code) launch button")
+        if report["figures"] < stored_figures(notebook):
+            problems.append(f"{report['figures']} figures in the page, {stored_figures(notebook)} in the notebook")
     same_site = sorted({link for link in report["links"] if link.startswith(server)})
     problems += [p for p in (check_link(link[len(server) - 1:], server) for link in same_site) if p]
     problems += [f"failed to load: {u}" for u in failed if u.startswith("http") and not allowed(u)]
