@@ -301,8 +301,12 @@ def test_page(page, server, browser):
 
     if page in SCREENSHOT_PAGES:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[/.]", "_", page[:-5])
         browser.execute_script("window.scrollTo(0, 0)")
-        browser.save_screenshot(str(SCREENSHOTS / (re.sub(r"[/.]", "_", page[:-5]) + ".png")))
+        browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+        if browser.execute_script("const f = document.querySelector('.cell_output img');"
+                                  "if (f) { f.scrollIntoView({block: 'center'}); } return !!f;"):
+            browser.save_screenshot(str(SCREENSHOTS / f"{name}_figure.png"))  # its first figure
     print(f"{page} -> {url[len(server):]}: {len(report['images'])} images, {report['math']} math, {len(same_site)} internal links, "
           f"offline failures allowed: {sorted({u for u in failed if needs_network(u)})}")
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
