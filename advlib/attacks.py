@@ -244,11 +244,13 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torc
         delta = clip_to_box(xs, project(delta, p, eps_t))
 
     n = x.shape[0]
-    rank = best_success.to(x.dtype).view(restarts, n) * 1e30 + best_objective.view(restarts, n).clamp_min(-1e29)
-    winner = rank.argmax(dim=0)
+    success = best_success.view(restarts, n)
+    objective = best_objective.view(restarts, n)
+    # per sample: among the restarts, the successful ones first, then the largest objective
+    objective = torch.where(success.any(dim=0) & ~success, -math.inf, objective)
+    winner = objective.argmax(dim=0)
     chosen = best_delta.view(restarts, n, *x.shape[1:])[winner, torch.arange(n)]
     return (x + chosen).detach()
-
 
 
 class MinimalPerturbation(NamedTuple):
