@@ -144,11 +144,13 @@ def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return v.expand(like.shape[0]).reshape(-1, *([1] * (like.dim() - 1)))
 
 
-def uniform_in_ball(x: torch.Tensor, eps: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+def uniform_in_ball(x: torch.Tensor, eps: torch.Tensor, p: float,
+                    generator: torch.Generator | None) -> torch.Tensor:
     r"""A perturbation drawn uniformly in the ε-ball of the Lp norm (ε per sample, shape (N,)).
 
     L∞: uniform in the cube. L2: a uniform direction times :math:`\varepsilon U^{1/d}`.
     L1: signs times a uniform point of the simplex scaled by :math:`\varepsilon U^{1/d}`.
+    ``generator=None`` draws from torch's global generator.
     """
     n, d = x.shape[0], x[0].numel()
     radius = _per_sample(eps, x)
@@ -168,8 +170,8 @@ def uniform_in_ball(x: torch.Tensor, eps: torch.Tensor, p: float, generator: tor
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor,
         norm: str | float = "linf", steps: int = 40, step_size: float | None = None,
-        random_start: bool = True, restarts: int = 1,
-        targeted: bool = False, loss: str = "ce", seed: int = 0) -> torch.Tensor:
+        random_start: bool = True, restarts: int = 1, targeted: bool = False, loss: str = "ce",
+        keep_best: bool = True, seed: int | None = 0) -> torch.Tensor:
     r"""Projected gradient ascent on the attack objective (Madry et al., 2018).
 
     .. math::
@@ -194,7 +196,11 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torc
         restarts: number of random starts; the best result per sample is kept.
         targeted: move toward the class ``y`` instead of away from it.
         loss: ``"ce"`` (cross-entropy) or ``"margin"`` (Carlini–Wagner margin).
-        seed: seed of the random starts.
+        keep_best: keep each sample's best iterate (default); ``False`` keeps the last
+            one, as fast adversarial training does (Wong, Rice & Kolter, 2020).
+        seed: seed of the random starts; ``None`` draws them from torch's global
+            generator, so that successive calls (e.g. the batches of
+            :func:`advlib.train.fit`, which seeds it) get fresh noise.
 
     Returns:
         ``x_adv``, shape of ``x``.
@@ -216,7 +222,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torc
     alpha = _per_sample(alpha, xs)
     ys = y.repeat(restarts)
 
-    generator = torch.Generator().manual_seed(seed)
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
     if random_start:
         starts = [uniform_in_ball(x, eps_t[: x.shape[0]], p, generator) for _ in range(restarts)]
         delta = clip_to_box(xs, torch.cat(starts))
@@ -233,9 +239,12 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torc
             check_labels(logits, ys)
         objective = attack_objective(logits, ys, loss, targeted)
         success = is_success(logits.detach(), ys, targeted)
-        better = (success & ~best_success) | ((success == best_success) & (objective.detach() > best_objective))
+        if keep_best:
+            better = (success & ~best_success) | ((success == best_success) & (objective.detach() > best_objective))
+        else:
+            better = torch.ones_like(success)  # always the last iterate
         best_delta = torch.where(_per_sample(better, xs), delta.detach(), best_delta)
-        best_success = best_success | success
+        best_success = torch.where(better, success, best_success)
         best_objective = torch.where(better, objective.detach(), best_objective)
         if step == steps:
             break

@@ -9,7 +9,8 @@ by the worst point of its ε-ball. By Danskin's theorem the gradient of the robu
 the gradient of the standard loss at the attack's points, so :func:`fit` with an
 ``attack`` simply replaces each batch by its adversarial version before the step
 (Madry et al., 2018). Fast adversarial training (Wong, Rice & Kolter, 2020) is the attack
-``partial(pgd, eps=eps, steps=1, step_size=1.25 * eps)``: FGSM from a random start.
+``partial(pgd, eps=eps, steps=1, step_size=1.25 * eps, keep_best=False, seed=None)``:
+FGSM from a random start, keeping the stepped point, with fresh noise for every batch.
 
 :func:`fit` caches its result on disk, keyed by everything that determines it (the model's
 architecture and initial weights, the data, the hyper-parameters, the attack, advlib's and
@@ -115,32 +116,38 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
 
     Returns one dict per epoch: ``loss`` (mean training loss, on the attacked batches for
     adversarial training), ``accuracy`` (on those same batches) and ``seconds``.
+
+    The loop runs with torch's global generator seeded from ``seed`` (and restored
+    afterwards), so an attack that draws from it, such as ``pgd(..., seed=None)``, gets
+    fresh but reproducible noise for every batch.
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = []
     model.train()
-    for _ in bar(range(epochs), desc="training", unit="epoch"):  # silent under tests, see advlib.progress
-        start = time.perf_counter()
-        order = torch.randperm(len(y), generator=generator)
-        total_loss = torch.zeros(())
-        correct = torch.zeros((), dtype=torch.long)
-        for batch in order.split(batch_size):
-            xb, yb = X[batch], y[batch]
-            if attack is not None:
-                xb = attack(model, xb, yb)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.detach() * len(yb)
-            correct += (logits.argmax(dim=1) == yb).sum()
-        history.append({
-            "loss": float(total_loss) / len(y),
-            "accuracy": float(correct) / len(y),
-            "seconds": time.perf_counter() - start,
-        })
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is restored after
+        torch.manual_seed(seed)
+        for _ in bar(range(epochs), desc="training", unit="epoch"):  # silent under tests, see advlib.progress
+            start = time.perf_counter()
+            order = torch.randperm(len(y), generator=generator)
+            total_loss = torch.zeros(())
+            correct = torch.zeros((), dtype=torch.long)
+            for batch in order.split(batch_size):
+                xb, yb = X[batch], y[batch]
+                if attack is not None:
+                    xb = attack(model, xb, yb)
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.detach() * len(yb)
+                correct += (logits.argmax(dim=1) == yb).sum()
+            history.append({
+                "loss": float(total_loss) / len(y),
+                "accuracy": float(correct) / len(y),
+                "seconds": time.perf_counter() - start,
+            })
     model.eval()
     for parameter in model.parameters():
         parameter.grad = None

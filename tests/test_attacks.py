@@ -228,3 +228,27 @@ def test_an_attack_bound_with_partial_is_an_attack(trained_cnn, batch):
     x, y = batch
     attack = functools.partial(pgd, eps=0.1, steps=2)
     assert attack(trained_cnn, x, y).shape == x.shape
+
+
+def test_keep_best_false_returns_the_last_iterate(trained_cnn, batch):
+    """One step from a random start, kept whatever its loss: fast adversarial training."""
+    x, y = batch
+    eps = 0.1
+    x_adv = pgd(trained_cnn, x, y, eps=eps, steps=1, step_size=1.25 * eps, keep_best=False, seed=3)
+    generator = torch.Generator().manual_seed(3)
+    from advlib.attacks import input_gradient, uniform_in_ball
+    from advlib.norms import clip_to_box, project
+    start = clip_to_box(x, uniform_in_ball(x, torch.full((len(x),), eps), math.inf, generator))
+    step = start + 1.25 * eps * input_gradient(trained_cnn, x + start, y).sign()
+    expected = x + clip_to_box(x, project(step, math.inf, eps))
+    assert torch.allclose(x_adv, expected, atol=1e-6)
+
+
+def test_seed_none_draws_fresh_reproducible_noise_from_the_global_generator(trained_cnn, batch):
+    x, y = batch
+    torch.manual_seed(7)
+    first, second = (pgd(trained_cnn, x, y, eps=0.1, steps=1, seed=None) for _ in range(2))
+    torch.manual_seed(7)
+    again = pgd(trained_cnn, x, y, eps=0.1, steps=1, seed=None)
+    assert not torch.equal(first, second)
+    assert torch.equal(first, again)

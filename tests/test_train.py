@@ -114,3 +114,27 @@ def test_describe_attack_is_stable_and_specific():
     assert a == train.describe_attack(functools.partial(pgd, steps=7, eps=0.1))
     assert a != train.describe_attack(functools.partial(pgd, eps=0.2, steps=7))
     assert "pgd" in a and train.describe_attack(None) == "none"
+
+
+def test_training_seeds_the_global_generator_for_the_attacks_and_restores_it(digits8, cache):
+    """An attack with seed=None gets fresh noise per batch, reproducibly, and the caller's
+    random state is the same after training as before."""
+    starts = []
+
+    def noisy_attack(model, x, y):
+        starts.append(torch.rand(1).item())
+        return pgd(model, x, y, eps=0.1, steps=1, seed=None)
+
+    def one_epoch():
+        model = models.mlp((1, 8, 8), 10, hidden=32)
+        torch.manual_seed(123)
+        before = torch.get_rng_state()
+        train.train_epochs(model, digits8.X_train, digits8.y_train, epochs=1, lr=1e-2, batch_size=128,
+                           seed=0, attack=noisy_attack)
+        assert torch.equal(torch.get_rng_state(), before)
+
+    one_epoch()
+    first = list(starts)
+    starts.clear()
+    one_epoch()
+    assert starts == first and len(set(first)) == len(first)
