@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advlib.norms import as_p, clip_to_box, lp_norm, project, steepest_direction
+from advlib.norms import as_p, clip_to_box, lp_norm, per_sample, project, steepest_direction
 from advlib.progress import bar
 
 Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -113,7 +113,7 @@ def fast_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float
     """
     check_inputs(x, y, eps)
     grad = input_gradient(model, x, y)
-    step = _per_sample(torch.as_tensor(eps, dtype=x.dtype), x) * steepest_direction(grad, norm)
+    step = per_sample(torch.as_tensor(eps, dtype=x.dtype), x) * steepest_direction(grad, norm)
     return (x + clip_to_box(x, step)).detach()
 
 
@@ -139,11 +139,6 @@ def fgm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.T
     return fast_gradient(model, x, y, eps, "l2")
 
 
-def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A per-sample value (a scalar or shape (N,)) shaped to broadcast against ``like`` (N, ...)."""
-    return v.expand(like.shape[0]).reshape(-1, *([1] * (like.dim() - 1)))
-
-
 def uniform_in_ball(x: torch.Tensor, eps: torch.Tensor, p: float,
                     generator: torch.Generator | None) -> torch.Tensor:
     r"""A perturbation drawn uniformly in the ε-ball of the Lp norm (ε per sample, shape (N,)).
@@ -153,19 +148,19 @@ def uniform_in_ball(x: torch.Tensor, eps: torch.Tensor, p: float,
     ``generator=None`` draws from torch's global generator.
     """
     n, d = x.shape[0], x[0].numel()
-    radius = _per_sample(eps, x)
+    radius = per_sample(eps, x)
     if p == math.inf:
         return (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * radius
     if p == 2.0:
         direction = torch.randn(x.shape, generator=generator, dtype=x.dtype)
-        direction = direction / _per_sample(lp_norm(direction, 2).clamp_min(1e-30), x)
+        direction = direction / per_sample(lp_norm(direction, 2).clamp_min(1e-30), x)
     else:
         exponential = -torch.rand((n, d + 1), generator=generator, dtype=x.dtype).log()
         simplex = (exponential / exponential.sum(dim=1, keepdim=True))[:, :d]
         signs = torch.randint(0, 2, (n, d), generator=generator).to(x.dtype) * 2 - 1
         direction = (signs * simplex / simplex.sum(dim=1, keepdim=True)).view_as(x)
     u = torch.rand(n, generator=generator, dtype=x.dtype) ** (1.0 / d)
-    return direction * radius * _per_sample(u, x)
+    return direction * radius * per_sample(u, x)
 
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor,
@@ -219,7 +214,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torc
     eps_t = torch.as_tensor(eps, dtype=x.dtype).expand(x.shape[0]).repeat(restarts)
     alpha = 2.5 * eps_t / steps if step_size is None else torch.full_like(eps_t, step_size)
     xs = x.repeat(restarts, *([1] * (x.dim() - 1)))
-    alpha = _per_sample(alpha, xs)
+    alpha = per_sample(alpha, xs)
     ys = y.repeat(restarts)
 
     generator = None if seed is None else torch.Generator().manual_seed(seed)
@@ -243,7 +238,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torc
             better = (success & ~best_success) | ((success == best_success) & (objective.detach() > best_objective))
         else:
             better = torch.ones_like(success)  # always the last iterate
-        best_delta = torch.where(_per_sample(better, xs), delta.detach(), best_delta)
+        best_delta = torch.where(per_sample(better, xs), delta.detach(), best_delta)
         best_success = torch.where(better, success, best_success)
         best_objective = torch.where(better, objective.detach(), best_objective)
         if step == steps:
@@ -318,13 +313,13 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
         middle = (low + high) / 2
         x_adv, success = attack(middle)
         success = success & found
-        best = torch.where(_per_sample(success, x), x_adv, best)
+        best = torch.where(per_sample(success, x), x_adv, best)
         high = torch.where(success, middle, high)
         low = torch.where(success, low, middle)
-    best = torch.where(_per_sample(already_wrong, x), x, best)
+    best = torch.where(per_sample(already_wrong, x), x, best)
     radius = lp_norm(best - x, p)
     radius = torch.where(found | already_wrong, radius, torch.full_like(radius, math.inf))
-    best = torch.where(_per_sample(found | already_wrong, x), best, x)
+    best = torch.where(per_sample(found | already_wrong, x), best, x)
     return MinimalPerturbation(best.detach(), radius)
 
 
@@ -512,8 +507,8 @@ def nearest_misclassified(model: nn.Module, x: torch.Tensor, y: torch.Tensor, po
     distance[~wrong[None, :].expand_as(distance) | (y[:, None] != pool_y[None, :])] = math.inf
     radius, index = distance.min(dim=1)
     found = radius.isfinite()
-    x_adv = torch.where(_per_sample(found, x), pool[index], x)
+    x_adv = torch.where(per_sample(found, x), pool[index], x)
     already_wrong = logits.argmax(dim=1) != y
-    x_adv = torch.where(_per_sample(already_wrong, x), x, x_adv)
+    x_adv = torch.where(per_sample(already_wrong, x), x, x_adv)
     radius = torch.where(already_wrong, torch.zeros_like(radius), radius)
     return MinimalPerturbation(x_adv.detach(), radius.to(x.dtype))

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from advlib.attacks import check_inputs, input_gradient, uniform_in_ball
-from advlib.metrics import predict
+from advlib.metrics import predict, robust_errors
 from advlib.norms import as_p, clip_to_box, lp_norm
 
 
@@ -59,8 +59,8 @@ class CheckReport(dict):
 
 
 def _robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor) -> float:
-    """Share of points classified correctly both clean and at ``x_adv``: :math:`1 - \\mathcal{R}^A_{rob}`."""
-    return float(((predict(model, x) == y) & (predict(model, x_adv) == y)).float().mean())
+    """:math:`1 - \\mathcal{R}^A_{rob}` at the attacked inputs ``x_adv``."""
+    return 1.0 - float(robust_errors(model, x, y, x_adv).float().mean())
 
 
 def _random_noise_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, p: float,

@@ -49,6 +49,16 @@ def risk_std(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return 1.0 - accuracy(model, x, y)
 
 
+def robust_errors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
+    r"""Per sample, the robust error indicator :math:`\mathbb{1}[g(x) \ne k \text{ or } g(x') \ne k]`
+    at the attacked inputs ``x_adv`` = x′, shape (N,), bool. Its mean is
+    :math:`\mathcal{R}^A_{rob}` (:func:`risk_rob`); a subset's mean is the robust risk of
+    that subset.
+    """
+    check_inputs(x, y)
+    return (predict(model, x) != y) | (predict(model, x_adv) != y)
+
+
 def risk_rob(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Attack) -> float:
     r"""The robust risk measured by an attack, :math:`\mathcal{R}^A_{rob}` (a lower bound on
     :math:`\mathcal{R}_{rob}`): the share of samples misclassified either clean or after
@@ -57,9 +67,7 @@ def risk_rob(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Attack)
     >>> risk_rob(model, x, y, functools.partial(pgd, eps=0.1))  # doctest: +SKIP
     """
     check_inputs(x, y)
-    x_adv = attack(model, x, y)
-    wrong = (predict(model, x) != y) | (predict(model, x_adv) != y)
-    return float(wrong.float().mean())
+    return float(robust_errors(model, x, y, attack(model, x, y)).float().mean())
 
 
 def robustness_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_values: list[float],

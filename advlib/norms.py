@@ -68,9 +68,10 @@ def lp_norm(x: torch.Tensor, p: str | float) -> torch.Tensor:
     return torch.linalg.vector_norm(x.flatten(1), ord=as_p(p), dim=1)
 
 
-def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    r"""Reshape a per-sample vector of shape (N,) to broadcast against ``like`` (N, ...)."""
-    return v.reshape(-1, *([1] * (like.dim() - 1)))
+def per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    r"""A per-sample value (a scalar or shape (N,)) shaped to broadcast against ``like``
+    of shape (N, ...): one radius, step size or mask per sample."""
+    return v.expand(like.shape[0]).reshape(-1, *([1] * (like.dim() - 1)))
 
 
 def steepest_direction(g: torch.Tensor, p: str | float) -> torch.Tensor:
@@ -101,7 +102,7 @@ def steepest_direction(g: torch.Tensor, p: str | float) -> torch.Tensor:
     if p == math.inf:
         return g.sign()
     if p == 2.0:
-        norm = _per_sample(lp_norm(g, 2), g)
+        norm = per_sample(lp_norm(g, 2), g)
         return torch.where(norm > 0, g / norm.clamp_min(1e-30), torch.zeros_like(g))
     flat = g.flatten(1)
     top = flat.abs().argmax(dim=1, keepdim=True)
@@ -143,11 +144,11 @@ def project(delta: torch.Tensor, p: str | float, eps: float | torch.Tensor) -> t
     p = as_p(p)
     eps = torch.as_tensor(eps, dtype=delta.dtype, device=delta.device).expand(delta.shape[0])
     if p == math.inf:
-        bound = _per_sample(eps, delta)
+        bound = per_sample(eps, delta)
         return torch.maximum(torch.minimum(delta, bound), -bound)
     if p == 2.0:
-        norm = _per_sample(lp_norm(delta, 2), delta)
-        scale = (_per_sample(eps, delta) / norm.clamp_min(1e-30)).clamp(max=1.0)
+        norm = per_sample(lp_norm(delta, 2), delta)
+        scale = (per_sample(eps, delta) / norm.clamp_min(1e-30)).clamp(max=1.0)
         return delta * scale
     return _project_l1(delta, eps)
 

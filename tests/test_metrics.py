@@ -54,3 +54,12 @@ def test_confidence_is_a_probability(trained_cnn, batch):
     predicted, top = metrics.confidence(trained_cnn, x)
     assert torch.equal(predicted, metrics.predict(trained_cnn, x))
     assert torch.all((top > 0.1) & (top <= 1))
+
+
+def test_robust_errors_are_the_per_sample_terms_of_risk_rob(trained_cnn, batch):
+    x, y = batch
+    attack = functools.partial(pgd, eps=0.1, steps=5)
+    errors = metrics.robust_errors(trained_cnn, x, y, attack(trained_cnn, x, y))
+    assert errors.dtype == torch.bool and errors.shape == y.shape
+    assert float(errors.float().mean()) == metrics.risk_rob(trained_cnn, x, y, attack)
+    assert torch.equal(metrics.robust_errors(trained_cnn, x, y, x), metrics.predict(trained_cnn, x) != y)
