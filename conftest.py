@@ -13,6 +13,11 @@ result. nbval 0.11 already skips ``image/png`` and ``image/jpeg`` (unless ``--nb
 but not the copies that myst-nb's ``glue`` stores under
 ``application/papermill.record/<mime type>``; those are added here. The claims a
 figure illustrates are checked by ``assert`` statements in the notebook instead.
+
+A cell whose numbers come from training or attacks declares a tolerance in its metadata
+(``"tolerance": {"atol": ..., "rtol": ..., "measured": ...}``, see
+:mod:`advlib.tolerance`): its text outputs must then match the stored ones word for word,
+and each number within that tolerance. Every other cell is compared exactly.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ import pytest
 # inherit this environment when nbval starts them: their outputs must stay byte-stable.
 os.environ["ADVLIB_PROGRESS"] = "0"
 
+pytest_plugins = ["pytester"]  # tests/test_tolerance.py runs nbval on small notebooks
+
+from advlib.tolerance import Tolerance, accept_within_tolerance
+
 try:
-    from nbval.plugin import IPyNbFile
+    from nbval.plugin import IPyNbCell, IPyNbFile
 except ImportError:  # nbval not installed: the notebooks are simply not collected
-    IPyNbFile = None
+    IPyNbCell = IPyNbFile = None
 
 #: Image MIME types that are never compared byte for byte, plain and glued.
 IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "application/pdf")
@@ -53,6 +62,23 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     if IPyNbFile is not None and isinstance(collector, IPyNbFile):
         extra = tuple(m for m in NBVAL_SKIP_COMPARE if m not in collector.skip_compare)
         collector.skip_compare = tuple(collector.skip_compare) + extra
+
+
+def _compare_within_declared_tolerance(compare_outputs):
+    """nbval's exact comparison, after accepting the numbers that lie within the cell's
+    declared tolerance (a cell without one is compared exactly)."""
+
+    def compare(self, test, ref, skip_compare=None):
+        tolerance = Tolerance.from_metadata(self.cell.get("metadata", {}))
+        if tolerance is not None:
+            accept_within_tolerance(test, ref, tolerance)
+        return compare_outputs(self, test, ref, skip_compare)
+
+    return compare
+
+
+if IPyNbCell is not None:
+    IPyNbCell.compare_outputs = _compare_within_declared_tolerance(IPyNbCell.compare_outputs)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

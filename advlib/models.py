@@ -4,8 +4,9 @@ Each model takes inputs in [0, 1] and returns K logits (the scores f(x) before t
 softmax; g(x) = argmax_i f(x)_i). Input normalisation, :math:`(x - \mu)/\sigma`, is the
 model's first layer, so attacks always work in the [0, 1] pixel space where ε is defined.
 
-The constructors draw their initial weights from ``torch.manual_seed(seed)``, so a model
-is a pure function of its arguments.
+The constructors draw their initial weights from a private generator seeded with ``seed``
+(PyTorch's default initialisation, drawn from that generator), so a model is a pure
+function of its arguments and building one leaves torch's global random state alone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,24 @@ class Normalize(nn.Module):
         return f"mean={self.mean}, std={self.std}"
 
 
+def initialise(model: nn.Module, seed: int) -> nn.Module:
+    r"""Draw the weights of every linear and convolutional layer of ``model`` as PyTorch's
+    default initialisation does, from a private generator seeded with ``seed``:
+    :math:`W \sim \text{kaiming-uniform}(a = \sqrt{5})`, i.e.
+    :math:`U[-1/\sqrt{\text{fan}_{in}}, 1/\sqrt{\text{fan}_{in}}]`, and the bias from the same
+    interval. Returns ``model``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                if layer.bias is not None:
+                    bound = 1 / math.sqrt(layer.weight[0].numel())
+                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    return model
+
+
 def _check_shape(in_shape: tuple[int, ...], num_classes: int) -> None:
     if len(in_shape) == 0 or any(s < 1 for s in in_shape):
         raise ValueError(f"in_shape must be a tuple of positive sizes, got {in_shape}")
@@ -54,8 +73,9 @@ def linear(in_shape: tuple[int, ...], num_classes: int, *, mean: float = 0.5, st
     torch.Size([3, 10])
     """
     _check_shape(in_shape, num_classes)
-    torch.manual_seed(seed)
-    return nn.Sequential(Normalize(mean, std), nn.Flatten(), nn.Linear(math.prod(in_shape), num_classes))
+    with torch.random.fork_rng(devices=[]):  # building layers draws from the global generator
+        model = nn.Sequential(Normalize(mean, std), nn.Flatten(), nn.Linear(math.prod(in_shape), num_classes))
+    return initialise(model, seed)
 
 
 def mlp(in_shape: tuple[int, ...], num_classes: int, *, hidden: int = 64, depth: int = 2,
@@ -69,21 +89,21 @@ def mlp(in_shape: tuple[int, ...], num_classes: int, *, hidden: int = 64, depth:
     _check_shape(in_shape, num_classes)
     if hidden < 1 or depth < 1:
         raise ValueError(f"hidden and depth must be positive, got hidden={hidden}, depth={depth}")
-    torch.manual_seed(seed)
     layers: list[nn.Module] = [Normalize(mean, std), nn.Flatten()]
     width = math.prod(in_shape)
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.ReLU()]
-        width = hidden
-    layers.append(nn.Linear(width, num_classes))
-    return nn.Sequential(*layers)
+    with torch.random.fork_rng(devices=[]):  # building layers draws from the global generator
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, num_classes))
+    return initialise(nn.Sequential(*layers), seed)
 
 
 def small_cnn(in_shape: tuple[int, ...] = (1, 8, 8), num_classes: int = 10, *, channels: int = 16,
               mean: float = 0.5, std: float = 0.5, seed: int = 0) -> nn.Sequential:
     r"""Two 3×3 convolutions with ReLU (``channels`` and ``2 * channels`` maps), the second
-    with stride 2, global average pooling when the image is larger than 8×8, then a
-    linear layer.
+    with stride 2, adaptive average pooling of the feature maps to 4×4 (the identity for
+    8×8 images, whose maps are already 4×4), then a linear layer.
 
     Works for any image side of at least 4; the number of parameters does not depend on
     the side beyond 8 (pooling to 4×4), so the same architecture serves every resolution.
@@ -95,17 +115,18 @@ def small_cnn(in_shape: tuple[int, ...] = (1, 8, 8), num_classes: int = 10, *, c
     _check_shape(in_shape, num_classes)
     if len(in_shape) != 3 or min(in_shape[1:]) < 4:
         raise ValueError(f"in_shape must be (channels, height, width) with sides >= 4, got {in_shape}")
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        Normalize(mean, std),
-        nn.Conv2d(in_shape[0], channels, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(channels, 2 * channels, 3, padding=1, stride=2),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4),
-        nn.Flatten(),
-        nn.Linear(2 * channels * 16, num_classes),
-    )
+    with torch.random.fork_rng(devices=[]):  # building layers draws from the global generator
+        model = nn.Sequential(
+            Normalize(mean, std),
+            nn.Conv2d(in_shape[0], channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, 2 * channels, 3, padding=1, stride=2),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(2 * channels * 16, num_classes),
+        )
+    return initialise(model, seed)
 
 
 class InputQuantization(nn.Module):

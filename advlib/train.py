@@ -12,18 +12,22 @@ the gradient of the standard loss at the attack's points, so :func:`fit` with an
 ``partial(pgd, eps=eps, steps=1, step_size=1.25 * eps, keep_best=False, seed=None)``:
 FGSM from a random start, keeping the stepped point, with fresh noise for every batch.
 
-:func:`fit` caches its result on disk, keyed by everything that determines it (the model's
-architecture and initial weights, the data, the hyper-parameters, the attack, advlib's and
-torch's versions): the cache only saves time, a cold run gives the same model.
+:func:`fit` caches its result on disk, keyed by everything that determines it: the model's
+architecture and initial weights, the data, the hyper-parameters, the attack, advlib's own
+source code, torch's version, its CPU kernels (``ATEN_CPU_CAPABILITY``) and its thread
+count. The cache only saves time: it never serves a model that the current code, on the
+current machine, would not produce, so a cold run gives the same model.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -47,14 +51,60 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "advlib"
 
 
-def describe_attack(attack: Attack | None) -> str:
-    """A stable text for an attack, used in cache keys: ``pgd(eps=0.1, steps=7)``."""
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 of advlib's source files (every ``.py`` file of the package, by relative
+    path): editing any of them, e.g. :func:`advlib.attacks.pgd` or :func:`train_epochs`,
+    changes every cache key."""
+    hasher = hashlib.sha256()
+    package = Path(advlib.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        hasher.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return hasher.hexdigest()
+
+
+def _describe_value(value) -> str | None:
+    """A stable text for an argument of an attack, or None when there is none."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return value.hex()  # exact: two floats that differ get different texts
+    if isinstance(value, torch.Tensor):
+        hasher = hashlib.sha256()
+        _tensor_digest(hasher, value)
+        return f"tensor:{hasher.hexdigest()}"
+    if isinstance(value, nn.Module):
+        hasher = hashlib.sha256(repr(value).encode())
+        for name, tensor in value.state_dict().items():
+            hasher.update(name.encode())
+            _tensor_digest(hasher, tensor)
+        return f"module:{hasher.hexdigest()}"
+    if isinstance(value, (tuple, list)):
+        items = [_describe_value(item) for item in value]
+        return None if None in items else f"{type(value).__name__}({', '.join(items)})"
+    return describe_attack(value) if callable(value) else None
+
+
+def describe_attack(attack: Attack | None) -> str | None:
+    """A stable text for an attack, used in cache keys, e.g. ``advlib.attacks.pgd(eps=0x1.99...p-4,
+    steps=7)``; None when the attack cannot be described stably.
+
+    A function of advlib is described by its name (advlib's source is part of the key);
+    a ``functools.partial`` by its function and arguments (floats exactly, tensors and
+    modules by a digest of their values). A lambda, a function defined in a notebook or
+    any other object has no stable description: its behaviour is not visible from its name.
+    """
     if attack is None:
         return "none"
     if isinstance(attack, functools.partial):
-        arguments = [repr(a) for a in attack.args] + [f"{k}={v!r}" for k, v in sorted(attack.keywords.items())]
-        return f"{describe_attack(attack.func)}({', '.join(arguments)})"
-    return f"{getattr(attack, '__module__', '')}.{getattr(attack, '__qualname__', repr(attack))}"
+        parts = [describe_attack(attack.func)] + [_describe_value(a) for a in attack.args]
+        parts += [None if (v := _describe_value(value)) is None else f"{key}={v}"
+                  for key, value in sorted(attack.keywords.items())]
+        return None if None in parts else f"{parts[0]}({', '.join(parts[1:])})"
+    module, name = getattr(attack, "__module__", None) or "", getattr(attack, "__qualname__", "")
+    if not module.startswith("advlib") or not name or "<" in name:  # lambdas and local functions
+        return None
+    return f"{module}.{name}"
 
 
 def _tensor_digest(hasher: "hashlib._Hash", tensor: torch.Tensor) -> None:
@@ -64,9 +114,11 @@ def _tensor_digest(hasher: "hashlib._Hash", tensor: torch.Tensor) -> None:
 
 
 def cache_key(model: nn.Module, X: torch.Tensor, y: torch.Tensor, settings: dict) -> str:
-    """SHA-256 of the model's architecture and initial weights, the data and the settings."""
+    """SHA-256 of the model's architecture and initial weights, the data, the settings,
+    advlib's source, torch's version, CPU kernels and thread count."""
     hasher = hashlib.sha256()
-    hasher.update(f"advlib {advlib.__version__} torch {torch.__version__}\n{model!r}\n".encode())
+    machine = f"torch {torch.__version__} cpu {torch.backends.cpu.get_cpu_capability()} threads {torch.get_num_threads()}"
+    hasher.update(f"advlib {source_digest()} {machine}\n{model!r}\n".encode())
     for name, tensor in model.state_dict().items():
         hasher.update(name.encode())
         _tensor_digest(hasher, tensor)
@@ -76,22 +128,32 @@ def cache_key(model: nn.Module, X: torch.Tensor, y: torch.Tensor, settings: dict
     return hasher.hexdigest()
 
 
-def _load_cached(path: Path, key: str, model: nn.Module) -> list[dict] | None:
+def _valid_history(history, epochs: int) -> bool:
+    """Whether a cached history has one record per epoch with finite numbers."""
+    return (isinstance(history, list) and len(history) == epochs
+            and all(isinstance(record, dict) and set(record) == {"loss", "accuracy", "seconds"}
+                    and all(isinstance(v, float) and math.isfinite(v) for v in record.values())
+                    for record in history))
+
+
+def _load_cached(path: Path, key: str, model: nn.Module, epochs: int) -> list[dict] | None:
     """The cached history after loading the cached weights into ``model``, or None when the
-    file is missing, unreadable, corrupt or belongs to another key (then it is ignored)."""
+    file is missing, unreadable, corrupt or belongs to another key. Everything is checked
+    before the weights are loaded, so a rejected file leaves ``model`` untouched."""
     if not path.exists():
         return None
     try:
         saved = torch.load(path, weights_only=True)
-        state, expected = saved["state_dict"], model.state_dict()
-        if saved.get("key") != key or state.keys() != expected.keys():
-            return None
-        if any(state[name].shape != expected[name].shape for name in expected):
-            return None
-        model.load_state_dict(state)
-        return list(saved["history"])
+        state, expected, history = saved["state_dict"], model.state_dict(), saved["history"]
     except Exception:  # a corrupt or foreign file is never trusted: recompute
         return None
+    if saved.get("key") != key or not _valid_history(history, epochs) or state.keys() != expected.keys():
+        return None
+    if any(state[name].shape != expected[name].shape or state[name].dtype != expected[name].dtype
+           or (state[name].is_floating_point() and not torch.isfinite(state[name]).all()) for name in expected):
+        return None
+    model.load_state_dict(state)
+    return list(history)
 
 
 def _save_atomically(path: Path, payload: dict) -> None:
@@ -120,6 +182,10 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
     The loop runs with torch's global generator seeded from ``seed`` (and restored
     afterwards), so an attack that draws from it, such as ``pgd(..., seed=None)``, gets
     fresh but reproducible noise for every batch.
+
+    Raises:
+        FloatingPointError: when a batch's loss is not finite (training diverged, e.g. the
+            learning rate is too large); nothing is cached then.
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -138,6 +204,9 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
                     xb = attack(model, xb, yb)
                 logits = model(xb)
                 loss = F.cross_entropy(logits, yb)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"training diverged: the loss is {float(loss)} at epoch "
+                                             f"{len(history) + 1}; try a smaller lr (got {lr})")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -165,9 +234,12 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
               \qquad x'_i = x_i \text{ or } A(x_i).
 
     With ``cache=True`` (the default) a model trained before with the same architecture,
-    initial weights, data and settings is loaded from :func:`cache_dir` instead of being
-    retrained; the file is written atomically and loaded with ``weights_only=True``, and a
-    corrupt or foreign file is ignored and overwritten.
+    initial weights, data and settings, by the same advlib source on the same torch, CPU
+    kernels and thread count, is loaded from :func:`cache_dir` instead of being retrained;
+    the file is written atomically and loaded with ``weights_only=True``, and a corrupt or
+    foreign file is ignored and overwritten. An attack that :func:`describe_attack`
+    cannot describe (a lambda, a notebook's function) is trained without the cache, with
+    a warning.
 
     Args:
         model: a freshly built model (its initial weights are part of the cache key).
@@ -189,15 +261,20 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
             raise ValueError(f"{name} must be an integer >= 1, got {value}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    settings = dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                    weight_decay=weight_decay, attack=describe_attack(attack))
     train = functools.partial(train_epochs, model, X, y, epochs=epochs, lr=lr, batch_size=batch_size,
                               seed=seed, attack=attack, weight_decay=weight_decay)
-    if not cache:
+    description = describe_attack(attack)
+    if cache and description is None:
+        warnings.warn(f"the attack {attack!r} has no stable description (a lambda or a function "
+                      "outside advlib?), so the model is trained without the cache; pass a "
+                      "functools.partial of an advlib attack to cache it", stacklevel=2)
+    if not cache or description is None:
         return train()
+    settings = dict(epochs=epochs, lr=float(lr).hex(), batch_size=batch_size, seed=seed,
+                    weight_decay=float(weight_decay).hex(), attack=description)
     key = cache_key(model, X, y, settings)
     path = cache_dir() / f"{key}.pt"
-    history = _load_cached(path, key, model)
+    history = _load_cached(path, key, model, epochs)
     if history is not None:
         model.eval()
         return history

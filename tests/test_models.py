@@ -30,6 +30,24 @@ def test_initialisation_is_a_function_of_the_seed():
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 
 
+@pytest.mark.parametrize("build", [lambda: models.linear((1, 8, 8), 10), lambda: models.mlp((1, 8, 8), 10),
+                                   lambda: models.small_cnn((1, 8, 8), 10)])
+def test_building_a_model_leaves_the_global_random_state_alone(build):
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    build()
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_initial_weights_follow_pytorchs_default_bounds():
+    model = models.mlp((1, 8, 8), 10, hidden=32)
+    for layer in (model[2], model[4], model[6]):
+        bound = 1 / layer.in_features ** 0.5
+        weight, bias = layer.weight.detach().abs().max(), layer.bias.detach().abs().max()
+        assert float(weight) <= bound and float(bias) <= bound
+        assert float(weight) > 0.9 * bound  # spread over the whole interval
+
+
 def test_the_cnn_has_the_same_parameters_at_every_resolution():
     count = [sum(p.numel() for p in models.small_cnn((1, s, s), 10).parameters()) for s in (8, 16, 64)]
     assert count[0] == count[1] == count[2]

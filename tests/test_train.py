@@ -113,7 +113,69 @@ def test_describe_attack_is_stable_and_specific():
     a = train.describe_attack(functools.partial(pgd, eps=0.1, steps=7))
     assert a == train.describe_attack(functools.partial(pgd, steps=7, eps=0.1))
     assert a != train.describe_attack(functools.partial(pgd, eps=0.2, steps=7))
+    assert a != train.describe_attack(functools.partial(pgd, eps=0.1 + 1e-12, steps=7))  # floats exactly
     assert "pgd" in a and train.describe_attack(None) == "none"
+
+
+def test_tensor_arguments_are_described_by_their_values_not_a_rounded_repr():
+    eps = torch.full((4,), 0.1)
+    close = eps.clone()
+    close[0] += 1e-6  # prints the same as eps
+    describe = lambda e: train.describe_attack(functools.partial(pgd, eps=e))  # noqa: E731
+    assert describe(eps) == describe(eps.clone()) != describe(close)
+
+
+def test_attacks_without_a_stable_description_are_not_described():
+    assert train.describe_attack(lambda model, x, y: x) is None
+    assert train.describe_attack(functools.partial(lambda model, x, y, eps: x, eps=0.1)) is None
+    assert train.describe_attack(functools.partial(pgd, eps=0.1, loss=object())) is None
+
+    def local_attack(model, x, y):
+        return pgd(model, x, y, eps=0.1)
+
+    assert train.describe_attack(local_attack) is None
+
+
+def test_an_attack_without_a_description_trains_uncached_with_a_warning(digits8, cache):
+    with pytest.warns(UserWarning, match="without the cache"):
+        small_run(digits8, epochs=1, attack=lambda model, x, y: pgd(model, x, y, eps=0.1, steps=1))
+    assert list(cache.glob("*.pt")) == []
+
+
+def test_the_key_covers_advlibs_source_and_the_thread_count(digits8, cache, monkeypatch):
+    small_run(digits8, epochs=1)
+    monkeypatch.setattr(train, "source_digest", lambda: "an edited advlib")
+    small_run(digits8, epochs=1)
+    monkeypatch.undo()
+    monkeypatch.setenv("ADVLIB_CACHE", str(cache))
+    torch.set_num_threads(2)
+    try:
+        small_run(digits8, epochs=1)
+    finally:
+        torch.set_num_threads(1)
+    assert len(list(cache.glob("*.pt"))) == 3
+
+
+@pytest.mark.parametrize("history", [[], [{"loss": float("nan"), "accuracy": 0.5, "seconds": 1.0}] * 3,
+                                     [{"loss": 1.0}] * 3, "not a list"])
+def test_a_file_with_an_invalid_history_is_not_half_loaded(digits8, cache, history):
+    small_run(digits8)
+    (path,) = cache.glob("*.pt")
+    saved = torch.load(path, weights_only=True)
+    torch.save({**saved, "history": history}, path)
+    fresh = models.mlp((1, 8, 8), 10, hidden=32)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    assert train._load_cached(path, saved["key"], fresh, epochs=3) is None
+    assert all(torch.equal(before[k], v) for k, v in fresh.state_dict().items())
+
+
+def test_a_diverging_training_is_an_error_and_is_not_cached(digits8, cache):
+    model = models.mlp((1, 8, 8), 10, hidden=32)
+    with torch.no_grad():
+        model[-1].bias.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train.fit(model, digits8.X_train, digits8.y_train, epochs=2, lr=1e-2, batch_size=128, seed=0)
+    assert list(cache.glob("*.pt")) == []
 
 
 def test_training_seeds_the_global_generator_for_the_attacks_and_restores_it(digits8, cache):
