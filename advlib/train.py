@@ -205,7 +205,7 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
                 logits = model(xb)
                 loss = F.cross_entropy(logits, yb)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"training diverged: the loss is {float(loss)} at epoch "
+                    raise FloatingPointError(f"training diverged: the loss is {float(loss.detach())} at epoch "
                                              f"{len(history) + 1}; try a smaller lr (got {lr})")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
