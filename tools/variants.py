@@ -120,6 +120,8 @@ def run(notebook: str, variant: str, cache: str, inplace: bool = False) -> dict:
         cells.append({"cell": index, "stored": stored[index], "text": "\n".join(texts(cell)),
                       "tolerance": None if tolerance is None else [tolerance.atol, tolerance.rtol]})
     if inplace and not errors:
+        for cell in fresh.cells:  # no timestamps: a re-run that changes nothing leaves no diff
+            cell.metadata.pop("execution", None)
         nbformat.write(fresh, path)
     asserts = sum("".join(c.source).count("assert ") for c in fresh.cells if c.cell_type == "code")
     return {"notebook": notebook, "variant": variant, "seconds": seconds, "asserts": asserts,
