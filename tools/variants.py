@@ -188,11 +188,15 @@ def write_tolerances(results: list[dict], margin: float) -> list[str]:
     """Declare in each notebook, for every cell whose numbers moved under some variant
     (and whose text did not), the fitted tolerance and the measurement behind it; a cell
     whose numbers never moved is compared exactly. Returns the cells whose text changed."""
-    native = {(r["notebook"], c["cell"]): c["text"] for r in results if r["variant"] == "native" for c in r["cells"]}
+    native = {(r["notebook"], c["cell"]): c["text"] for r in results
+              if r["variant"] == "native" and not r["errors"] for c in r["cells"]}
     variants = sorted({r["variant"] for r in results})
     pairs: dict[tuple[str, int], list[tuple[float, float]]] = {}
     changed = []
     for r in results:
+        if (r["notebook"], r["cells"][0]["cell"]) not in native:
+            changed.append(f"{Path(r['notebook']).stem}: no successful native run, no tolerance written")
+            continue
         for cell in r["cells"]:
             key = (r["notebook"], cell["cell"])
             reference_text, reference = split_numbers(native[key])
@@ -201,7 +205,7 @@ def write_tolerances(results: list[dict], margin: float) -> list[str]:
                 changed.append(f"{Path(r['notebook']).stem} cell {cell['cell']} under {r['variant']}")
                 continue
             pairs.setdefault(key, []).extend(zip(numbers, reference))
-    for notebook in dict.fromkeys(r["notebook"] for r in results):
+    for notebook in dict.fromkeys(notebook for notebook, _ in native):
         path = ROOT / notebook
         nb = nbformat.read(path, as_version=4)
         for index, cell in enumerate(nb.cells):
