@@ -40,7 +40,7 @@ def test_declared_tolerances_admit_every_measured_variant(tmp_path, monkeypatch)
     nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "nb.ipynb")
     outputs = {"native": ["acc 98.0% radius 0.40", "exact 7"], "seed1": ["acc 96.5% radius 0.44", "exact 7"],
                "seed2": ["acc 99.0% radius 0.39", "exact 7"]}
-    results = [{"notebook": "nb.ipynb", "variant": name,
+    results = [{"notebook": "nb.ipynb", "variant": name, "errors": [],
                 "cells": [{"cell": i, "text": text} for i, text in enumerate(texts)]}
                for name, texts in outputs.items()]
     assert variants.write_tolerances(results, margin=1.5) == []
