@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass
 
-NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:inf|nan)\b")
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?|(?<![A-Za-z_])[-+]?(?:inf|nan)\b")
 WHITESPACE = re.compile(r"\s+")
 
 

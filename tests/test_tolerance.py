@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_numbers_are_split_from_the_text_and_percentages_read_as_fractions():
     assert split_numbers("linear:  96.5%\n   MLP: 98.1%") == ("linear: # MLP: #", [0.965, 0.981])
     assert split_numbers("eps = 1e-3, -0.25, .5") == ("eps = #, #, #", [1e-3, -0.25, 0.5])
+    assert split_numbers("Linf 0.1, radius inf") == ("Linf #, radius #", [0.1, float("inf")])  # a word is no number
 
 
 @pytest.mark.parametrize("new,stored,tolerance,expected", [
