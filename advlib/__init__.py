@@ -39,7 +39,7 @@ def book_seed() -> int:
 def setup_notebook(seed: int | None = None) -> int:
     """Make a notebook reproducible and quiet, and return its seed.
 
-    Seeds Python, NumPy and torch with ``seed`` (default :func:`book_seed`, i.e.
+    Seeds Python, NumPy and torch with ``seed`` (default ``advlib.book_seed()``, i.e.
     ``$ADVLIB_SEED`` or 0), sets torch's thread count (``$ADVLIB_THREADS``, default 1: the
     book's timings are for one core) and applies the plot style of
     :func:`advlib.plot.style`. A chapter passes the returned seed to every function that
