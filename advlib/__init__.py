@@ -1,14 +1,25 @@
 r"""advlib: the small PyTorch library behind the executable book on adversarial examples.
 
-Data flows one way: :mod:`advlib.data` → :mod:`advlib.models` / :mod:`advlib.train` →
-:mod:`advlib.attacks` → :mod:`advlib.metrics` → :mod:`advlib.plot`, with the norms'
-geometry in :mod:`advlib.norms`.
+Data flows one way, floor by floor:
+
+- :mod:`advlib.contracts` (the attack type, input checks) and :mod:`advlib.norms` (the Lp
+  geometry);
+- :mod:`advlib.data` and :mod:`advlib.models`;
+- :mod:`advlib.train` (one ``fit`` loop and its cache) and :mod:`advlib.attacks`
+  (``gradient``, ``search``, ``adaptive``);
+- :mod:`advlib.metrics` and :mod:`advlib.checks`;
+- :mod:`advlib.zoo` (the book's trained models) and :mod:`advlib.features`;
+- :mod:`advlib.plot` and :mod:`advlib.book` (notebook set-up and glue).
+
+This package face holds only the book's seed and thread count (from the environment)
+and :func:`seeded`; importing it pulls in neither torch's plotting nor matplotlib.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import random
+from typing import Iterator
 
 __version__ = "0.1.0"
 
@@ -36,31 +47,18 @@ def book_seed() -> int:
     return _environment_integer("ADVLIB_SEED", 0, 0)
 
 
-def setup_notebook(seed: int | None = None) -> int:
-    """Make a notebook reproducible and quiet, and return its seed.
+def book_threads() -> int:
+    """The number of torch threads the book uses: ``$ADVLIB_THREADS`` when set, else 1."""
+    return _environment_integer("ADVLIB_THREADS", 1, 1)
 
-    Seeds Python, NumPy and torch with ``seed`` (default ``advlib.book_seed()``, i.e.
-    ``$ADVLIB_SEED`` or 0), sets torch's thread count (``$ADVLIB_THREADS``, default 1: the
-    book's timings are for one core) and applies the plot style of
-    :func:`advlib.plot.style`. A chapter passes the returned seed to every function that
-    makes a random choice (data splits, initial weights, training order, attack starts).
 
-    Results are reproducible for a given seed, thread count and CPU; they are *not*
-    bit-identical across thread counts or CPUs (torch's kernels sum in different orders),
-    which is why the notebooks' numbers are compared within declared tolerances.
-
-    >>> import advlib
-    >>> SEED = advlib.setup_notebook()
-    """
-    import numpy as np
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Inside the block, torch's global generators (CPU and every CUDA device) are seeded
+    with ``seed``; after it, they are back where they were."""
     import torch
 
-    from advlib.plot import style
-
-    seed = book_seed() if seed is None else seed
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.set_num_threads(_environment_integer("ADVLIB_THREADS", 1, 1))
-    style()
-    return seed
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)  # seeds the CUDA generators too
+        yield

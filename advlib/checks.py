@@ -21,14 +21,15 @@ not prove that it is; but each failure means the evaluation cannot be trusted as
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 from torch import nn
 
-from advlib.attacks import check_inputs, input_gradient, uniform_in_ball
+from advlib.attacks.gradient import input_gradient
+from advlib.contracts import AttackAt, check_inputs, check_positive_int
 from advlib.metrics import predict, robust_errors
-from advlib.norms import as_p, clip_to_box, lp_norm
+from advlib.norms import as_p, box_diameter, clip_to_box, lp_norm, uniform_in_ball
 
 
 class CheckResult(NamedTuple):
@@ -54,24 +55,29 @@ class CheckReport(dict):
 
     def __str__(self) -> str:
         width = max(len(name) for name in self)
-        return "\n".join(f"{'passed' if r.passed else 'FAILED'}  {name:<{width}}  {r.detail}"
-                         for name, r in self.items())
+        return "\n".join(
+            f"{'passed' if r.passed else 'FAILED'}  {name:<{width}}  {r.detail}"
+            for name, r in self.items()
+        )
 
 
-def _robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor) -> float:
+def _robust_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor
+) -> float:
     """:math:`1 - \\mathcal{R}^A_{rob}` at the attacked inputs ``x_adv``."""
     return 1.0 - float(robust_errors(model, x, y, x_adv).float().mean())
 
 
-def _random_noise_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, p: float,
-                           draws: int, seed: int) -> float:
+def _random_noise_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, p: float, draws: int, seed: int
+) -> float:
     """Robust accuracy against random noise: a point counts as broken if any of ``draws``
     uniform draws in its ε-ball (clipped to the box) is misclassified."""
     generator = torch.Generator().manual_seed(seed)
     eps_t = torch.full((x.shape[0],), float(eps), dtype=x.dtype)
     robust = predict(model, x) == y
     for _ in range(draws):
-        x_noisy = x + clip_to_box(x, uniform_in_ball(x, eps_t, p, generator))
+        x_noisy = x + clip_to_box(x, uniform_in_ball(x, p, eps_t, generator))
         robust &= predict(model, x_noisy) == y
     return float(robust.float().mean())
 
@@ -84,25 +90,38 @@ def _numbers(values: Sequence[float]) -> str:
     return ", ".join(f"{v:.1%}" for v in values)
 
 
-def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                  attack: Callable[..., torch.Tensor], *, eps: float, norm: str | float = "linf",
-                  steps: Sequence[int] = (1, 5, 20), eps_factors: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
-                  surrogate: nn.Module | None = None, tolerance: float = 0.01,
-                  near_zero: float = 0.05, max_vanishing: float = 0.05, seed: int = 0) -> CheckReport:
-    r"""Run the sanity checks of Carlini et al. (2019) on an evaluation of ``model`` by ``attack``.
+def sanity_checks(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attack_at: AttackAt,
+    *,
+    eps: float,
+    norm: str | float = "linf",
+    steps: Sequence[int] | None = (1, 5, 20),
+    eps_factors: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
+    surrogate: nn.Module | None = None,
+    tolerance: float = 0.01,
+    near_zero: float = 0.05,
+    max_vanishing: float = 0.05,
+    seed: int = 0,
+) -> CheckReport:
+    r"""Run the sanity checks of Carlini et al. (2019) on an evaluation of ``model`` by the
+    attacks ``attack_at(ε)``.
 
-    With :math:`a(\varepsilon, n)` the robust accuracy measured by the attack with budget
-    ε and n steps, and D the diameter of the box :math:`[0, 1]^d` in the norm (1 for L∞,
-    :math:`\sqrt d` for L2, d for L1), the checks pass when
+    With :math:`a(\varepsilon)` the robust accuracy measured by ``attack_at(ε)``,
+    :math:`a_n` the one measured by ``attack_at(ε, steps=n)``, and D the diameter of the box
+    :math:`[0, 1]^d` in the norm (:func:`advlib.norms.box_diameter`), the checks pass when
 
-    - ``monotone_in_eps``: :math:`a(\varepsilon_i, n_{max})` does not increase along
+    - ``monotone_in_eps``: :math:`a(\varepsilon_i)` does not increase along
       :math:`\varepsilon_i` = ``eps_factors`` × ε (up to ``tolerance``);
-    - ``monotone_in_steps``: :math:`a(\varepsilon, n)` does not increase along ``steps``;
-    - ``near_zero_at_large_eps``: :math:`a(D/2, n_{max})` ≤ ``near_zero`` (at D/2 in L∞
-      every image can be turned into the same grey image);
-    - ``unbounded_reaches_100``: :math:`a(D, n_{max}) = 0`: any point of the box is allowed;
+    - ``monotone_in_steps`` (when ``steps`` is given): :math:`a_n` does not increase along
+      ``steps``;
+    - ``near_zero_at_large_eps``: :math:`a(D/2)` ≤ ``near_zero`` (at D/2 in L∞ every image
+      can be turned into the same grey image);
+    - ``unbounded_reaches_100``: :math:`a(D) = 0`: any point of the box is allowed;
     - ``black_box_not_stronger``: the accuracy under a black-box attack is at least
-      :math:`a(\varepsilon, n_{max})` − ``tolerance``. The black box is the attack run on
+      :math:`a(\varepsilon)` − ``tolerance``. The black box is ``attack_at(ε)`` run on
       ``surrogate`` and transferred, or, without a surrogate, 20 uniform draws in the ball;
     - ``gradients_do_not_vanish``: at most a share ``max_vanishing`` of the points have
       an input gradient of the margin loss that is exactly zero.
@@ -110,10 +129,11 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     Args:
         model: the model evaluated, on [0, 1] inputs.
         x, y: evaluation points (N, ...) and labels (N,); a few hundred are enough.
-        attack: called as ``attack(model, x, y, eps=..., norm=..., steps=...)``, e.g.
-            :func:`advlib.attacks.pgd` or ``functools.partial(pgd, restarts=2)``.
-        eps: the budget of the evaluation. norm: its norm.
-        steps: step counts compared (increasing); the largest is used everywhere else.
+        attack_at: the attack at each budget, e.g. ``at_budget(pgd, steps=20)``; for the
+            steps check it must accept a ``steps=`` override, as :func:`at_budget`'s do.
+        eps: the budget of the evaluation. norm: its norm (the attacks' own, for D and
+            the random noise).
+        steps: step counts compared (increasing), or None to skip that check (e.g. FGSM).
         eps_factors: budgets compared, as multiples of ``eps`` (increasing).
         surrogate: a model for the transfer attack, or None for random noise.
         tolerance: increase of robust accuracy forgiven as noise.
@@ -124,39 +144,66 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     Returns:
         A :class:`CheckReport`; ``report.all_passed``, ``report.failed``, ``print(report)``.
 
-    >>> print(sanity_checks(model, x, y, pgd, eps=0.1))  # doctest: +SKIP
+    >>> print(sanity_checks(model, x, y, at_budget(pgd, steps=20), eps=0.1))  # doctest: +SKIP
     passed  monotone_in_eps    robust accuracy 93.0%, 81.5%, 52.0%, 3.0% at eps 0.025, ...
     """
-    check_inputs(x, y, eps, min(steps))
-    p, d, n_max = as_p(norm), x[0].numel(), max(steps)
-    diameter = {math.inf: 1.0, 2.0: math.sqrt(d), 1.0: float(d)}[p]
+    check_inputs(x, y, eps)
+    for n in steps or ():
+        check_positive_int(n, "steps")
+    p = as_p(norm)
+    diameter = box_diameter(x[0].numel(), p)
 
-    def accuracy(eps_value: float, n: int) -> float:
-        return _robust_accuracy(model, x, y, attack(model, x, y, eps=eps_value, norm=norm, steps=n))
+    def accuracy(eps_value: float, **overrides) -> float:
+        return _robust_accuracy(model, x, y, attack_at(eps_value, **overrides)(model, x, y))
 
     report = CheckReport()
     budgets = [f * eps for f in eps_factors]
-    by_eps = [accuracy(e, n_max) for e in budgets]
-    report["monotone_in_eps"] = CheckResult(_non_increasing(by_eps, tolerance), f"robust accuracy "
-                                            f"{_numbers(by_eps)} at eps {', '.join(f'{e:.3g}' for e in budgets)}")
-    by_steps = [accuracy(eps, n) for n in steps]
-    report["monotone_in_steps"] = CheckResult(_non_increasing(by_steps, tolerance), f"robust accuracy "
-                                              f"{_numbers(by_steps)} after {', '.join(map(str, steps))} steps")
-    large = accuracy(diameter / 2, n_max)
-    report["near_zero_at_large_eps"] = CheckResult(large <= near_zero, f"robust accuracy {large:.1%} "
-                                                   f"at eps {diameter / 2:.3g} (at most {near_zero:.0%})")
-    unbounded = accuracy(diameter, n_max)
-    report["unbounded_reaches_100"] = CheckResult(unbounded == 0.0, f"attack success {1 - unbounded:.1%} "
-                                                  f"at eps {diameter:.3g} (the whole box)")
-    white = by_steps[-1]
+    by_eps = [accuracy(e) for e in budgets]
+    report["monotone_in_eps"] = CheckResult(
+        _non_increasing(by_eps, tolerance),
+        f"robust accuracy {_numbers(by_eps)} at eps {', '.join(f'{e:.3g}' for e in budgets)}",
+    )
+    white = by_eps[list(eps_factors).index(1.0)] if 1.0 in eps_factors else accuracy(eps)
+    if steps:
+        by_steps = [_accuracy_after(accuracy, eps, n) for n in steps]
+        report["monotone_in_steps"] = CheckResult(
+            _non_increasing(by_steps, tolerance),
+            f"robust accuracy {_numbers(by_steps)} after {', '.join(map(str, steps))} steps",
+        )
+    large = accuracy(diameter / 2)
+    report["near_zero_at_large_eps"] = CheckResult(
+        large <= near_zero,
+        f"robust accuracy {large:.1%} at eps {diameter / 2:.3g} (at most {near_zero:.0%})",
+    )
+    unbounded = accuracy(diameter)
+    report["unbounded_reaches_100"] = CheckResult(
+        unbounded == 0.0,
+        f"attack success {1 - unbounded:.1%} at eps {diameter:.3g} (the whole box)",
+    )
     if surrogate is not None:
-        black, source = _robust_accuracy(model, x, y, attack(surrogate, x, y, eps=eps, norm=norm,
-                                                             steps=n_max)), "transfer from the surrogate"
+        x_transfer = attack_at(eps)(surrogate, x, y)
+        black, source = _robust_accuracy(model, x, y, x_transfer), "transfer from the surrogate"
     else:
-        black, source = _random_noise_accuracy(model, x, y, eps, p, draws=20, seed=seed), "20 random draws"
-    report["black_box_not_stronger"] = CheckResult(black >= white - tolerance, f"robust accuracy "
-                                                   f"{black:.1%} ({source}) vs {white:.1%} (white box)")
-    vanishing = float((lp_norm(input_gradient(model, x, y, loss="margin"), math.inf) == 0).float().mean())
-    report["gradients_do_not_vanish"] = CheckResult(vanishing <= max_vanishing, f"{vanishing:.1%} of "
-                                                    f"the points have a zero input gradient")
+        black = _random_noise_accuracy(model, x, y, eps, p, draws=20, seed=seed)
+        source = "20 random draws"
+    report["black_box_not_stronger"] = CheckResult(
+        black >= white - tolerance,
+        f"robust accuracy {black:.1%} ({source}) vs {white:.1%} (white box)",
+    )
+    gradient = input_gradient(model, x, y, loss="margin")
+    vanishing = float((lp_norm(gradient, math.inf) == 0).float().mean())
+    report["gradients_do_not_vanish"] = CheckResult(
+        vanishing <= max_vanishing, f"{vanishing:.1%} of the points have a zero input gradient"
+    )
     return report
+
+
+def _accuracy_after(accuracy, eps: float, n: int) -> float:
+    """The robust accuracy after ``n`` steps; a clear error for a family without steps."""
+    try:
+        return accuracy(eps, steps=n)
+    except TypeError as error:
+        raise ValueError(
+            "attack_at must accept a steps= override for the steps check "
+            f"(at_budget(pgd, ...) does); pass steps=None for a one-step attack ({error})"
+        ) from None

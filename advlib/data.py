@@ -109,8 +109,9 @@ def digits(size: int = 8, seed: int = 0, test_fraction: float = 0.3) -> Split:
     return Split(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
 
 
-def sphere(n: int, d: int, *, radius: float = 1.0, seed: int = 0,
-           dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def sphere(
+    n: int, d: int, *, radius: float = 1.0, seed: int = 0, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     r"""``n`` points drawn uniformly on the sphere of radius ``radius`` in :math:`\mathbb{R}^d`,
 
     .. math:: x = r\, \frac{z}{\|z\|_2} \in r\, S^{d-1}, \qquad z \sim \mathcal{N}(0, I_d),
@@ -162,8 +163,16 @@ class Manifold(NamedTuple):
     radii: torch.Tensor
 
 
-def manifold(n: int, *, m: int = 1, d: int = 2, radii: tuple[float, float] = (0.25, 0.4),
-             noise: float = 0.0, seed: int = 0, basis_seed: int = 0) -> Manifold:
+def manifold(
+    n: int,
+    *,
+    m: int = 1,
+    d: int = 2,
+    radii: tuple[float, float] = (0.25, 0.4),
+    noise: float = 0.0,
+    seed: int = 0,
+    basis_seed: int = 0,
+) -> Manifold:
     r"""Two classes on concentric m-dimensional spheres, embedded in :math:`[0, 1]^d` by a
     random orthonormal map: data on an m-dimensional manifold of :math:`\mathbb{R}^d`.
 
@@ -207,8 +216,11 @@ def manifold(n: int, *, m: int = 1, d: int = 2, radii: tuple[float, float] = (0.
         raise ValueError(f"radii must be two numbers 0 < r0 < r1 <= 0.5, got {radii!r}")
     if not noise >= 0:
         raise ValueError(f"noise must be non-negative, got {noise!r}")
-    basis, _ = torch.linalg.qr(torch.randn(d, m + 1, dtype=torch.float64,
-                                           generator=torch.Generator().manual_seed(basis_seed)))
+    basis, _ = torch.linalg.qr(
+        torch.randn(
+            d, m + 1, dtype=torch.float64, generator=torch.Generator().manual_seed(basis_seed)
+        )
+    )
     generator = torch.Generator().manual_seed(seed)
     u = torch.randn(n, m + 1, dtype=torch.float64, generator=generator)
     u = u / u.norm(dim=1, keepdim=True)
@@ -255,8 +267,10 @@ def manifold_parts(data: Manifold, x: torch.Tensor, delta: torch.Tensor) -> Mani
     >>> share_normal = 1 - parts.tangent.norm(dim=1) ** 2 / (x_adv - test.X).norm(dim=1) ** 2  # doctest: +SKIP
     """
     if x.shape != delta.shape or x.dim() != 2 or x.shape[1] != data.basis.shape[0]:
-        raise ValueError(f"x and delta must both have shape (N, {data.basis.shape[0]}), "
-                         f"got {tuple(x.shape)} and {tuple(delta.shape)}")
+        raise ValueError(
+            f"x and delta must both have shape (N, {data.basis.shape[0]}), "
+            f"got {tuple(x.shape)} and {tuple(delta.shape)}"
+        )
     Q = data.basis.to(delta.dtype)
     coordinates = (x - data.center.to(x.dtype)) @ Q
     u_hat = coordinates / coordinates.norm(dim=1, keepdim=True).clamp_min(1e-12)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advlib.attacks import check_inputs, pgd
+from advlib.attacks.gradient import pgd
+from advlib.contracts import check_images, check_inputs, check_positive_int
 from advlib.norms import steepest_direction
 
 
@@ -40,8 +41,14 @@ def representation(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return model[:-1](x).flatten(1)
 
 
-def match_representation(model: nn.Sequential, x: torch.Tensor, start: torch.Tensor, *,
-                         steps: int = 30, step_size: float = 0.1) -> torch.Tensor:
+def match_representation(
+    model: nn.Sequential,
+    x: torch.Tensor,
+    start: torch.Tensor,
+    *,
+    steps: int = 30,
+    step_size: float = 0.1,
+) -> torch.Tensor:
     r"""Inputs whose representation matches that of ``x``, by normalised gradient descent
     from ``start`` (Ilyas et al., 2019, Sec. 3.1):
 
@@ -66,10 +73,13 @@ def match_representation(model: nn.Sequential, x: torch.Tensor, start: torch.Ten
 
     >>> x_r = match_representation(robust_cnn, X_train, X_train[torch.randperm(len(X_train))])  # doctest: +SKIP
     """
-    check_inputs(x, torch.zeros(len(x), dtype=torch.long), steps=steps)
-    check_inputs(start, torch.zeros(len(start), dtype=torch.long))
+    check_images(x)
+    check_images(start, "start")
+    check_positive_int(steps, "steps")
     if start.shape != x.shape:
-        raise ValueError(f"start must have the shape of x, got {tuple(start.shape)} and {tuple(x.shape)}")
+        raise ValueError(
+            f"start must have the shape of x, got {tuple(start.shape)} and {tuple(x.shape)}"
+        )
     if not step_size > 0:
         raise ValueError(f"step_size must be positive, got {step_size}")
     with torch.no_grad():
@@ -83,9 +93,18 @@ def match_representation(model: nn.Sequential, x: torch.Tensor, start: torch.Ten
     return z.detach()
 
 
-def relabelled_adversarial(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, targets: str = "det",
-                           eps: float = 1.0, norm: str | float = "l2", steps: int = 20,
-                           batch_size: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def relabelled_adversarial(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    targets: str = "det",
+    eps: float = 1.0,
+    norm: str | float = "l2",
+    steps: int = 20,
+    batch_size: int = 512,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""A "non-robust" training set: each image moved by a targeted attack toward a class t,
     and relabelled t (Ilyas et al., 2019, Sec. 3.2).
 
@@ -114,7 +133,8 @@ def relabelled_adversarial(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *
 
     >>> X_det, t_det = relabelled_adversarial(cnn, d.X_train, d.y_train, targets="det", eps=1.0)  # doctest: +SKIP
     """
-    check_inputs(X, y, eps, steps)
+    check_inputs(X, y, eps)
+    check_positive_int(steps, "steps")
     if targets not in ("det", "rand"):
         raise ValueError(f"targets must be 'det' or 'rand', got {targets!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -125,13 +145,23 @@ def relabelled_adversarial(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *
         t = (y + 1) % num_classes
     else:
         t = torch.randint(0, num_classes, y.shape, generator=torch.Generator().manual_seed(seed))
-    batches = [pgd(model, xb, tb, eps=eps, norm=norm, steps=steps, targeted=True, seed=seed + i)
-               for i, (xb, tb) in enumerate(zip(X.split(batch_size), t.split(batch_size)))]
+    batches = [
+        pgd(model, xb, tb, eps=eps, norm=norm, steps=steps, targeted=True, seed=seed + i)
+        for i, (xb, tb) in enumerate(zip(X.split(batch_size), t.split(batch_size)))
+    ]
     return torch.cat(batches), t
 
 
-def representation_dataset(model: nn.Sequential, X: torch.Tensor, y: torch.Tensor, *, start: str = "image",
-                           steps: int = 30, step_size: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def representation_dataset(
+    model: nn.Sequential,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    start: str = "image",
+    steps: int = 30,
+    step_size: float = 0.1,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The datasets :math:`D_R` (``model`` adversarially trained) and :math:`D_{NR}` (``model``
     standard) of Ilyas et al. (2019): every image replaced by :func:`match_representation` of
     it, with its label kept,
@@ -146,7 +176,8 @@ def representation_dataset(model: nn.Sequential, X: torch.Tensor, y: torch.Tenso
 
     >>> X_R, y_R = representation_dataset(robust_cnn, d.X_train, d.y_train)  # doctest: +SKIP
     """
-    check_inputs(X, y, steps=steps)
+    check_inputs(X, y)
+    check_positive_int(steps, "steps")
     generator = torch.Generator().manual_seed(seed)
     if start == "image":
         x0 = X[torch.randperm(len(X), generator=generator)]

@@ -11,10 +11,30 @@ function of its arguments and building one leaves torch's global random state al
 
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Iterator
 
 import torch
 from torch import nn
+
+
+@contextlib.contextmanager
+def evaluated(model: nn.Module) -> Iterator[nn.Module]:
+    """Run ``model`` in eval mode inside the block, then restore every submodule's mode.
+
+    Attacks and metrics evaluate through it: BatchNorm then uses its running statistics
+    (so a point's result does not depend on the batch it sits in, and the statistics are
+    not updated) and dropout is off (the attack sees the deterministic network). A model in
+    train mode leaves the block in train mode.
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 class Normalize(nn.Module):
@@ -59,8 +79,14 @@ def _check_shape(in_shape: tuple[int, ...], num_classes: int) -> None:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
 
 
-def linear(in_shape: tuple[int, ...], num_classes: int, *, mean: float = 0.5, std: float = 0.5,
-           seed: int = 0) -> nn.Sequential:
+def linear(
+    in_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    mean: float = 0.5,
+    std: float = 0.5,
+    seed: int = 0,
+) -> nn.Sequential:
     r"""A linear classifier :math:`f_\theta(x) = W (x - \mu)/\sigma + b` (multinomial logistic
     regression when trained with cross-entropy).
 
@@ -74,12 +100,22 @@ def linear(in_shape: tuple[int, ...], num_classes: int, *, mean: float = 0.5, st
     """
     _check_shape(in_shape, num_classes)
     with torch.random.fork_rng(devices=[]):  # building layers draws from the global generator
-        model = nn.Sequential(Normalize(mean, std), nn.Flatten(), nn.Linear(math.prod(in_shape), num_classes))
+        model = nn.Sequential(
+            Normalize(mean, std), nn.Flatten(), nn.Linear(math.prod(in_shape), num_classes)
+        )
     return initialise(model, seed)
 
 
-def mlp(in_shape: tuple[int, ...], num_classes: int, *, hidden: int = 64, depth: int = 2,
-        mean: float = 0.5, std: float = 0.5, seed: int = 0) -> nn.Sequential:
+def mlp(
+    in_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    hidden: int = 64,
+    depth: int = 2,
+    mean: float = 0.5,
+    std: float = 0.5,
+    seed: int = 0,
+) -> nn.Sequential:
     r"""A multilayer perceptron with ``depth`` hidden ReLU layers of width ``hidden``.
 
     >>> model = mlp((2,), 2, hidden=32)
@@ -99,8 +135,15 @@ def mlp(in_shape: tuple[int, ...], num_classes: int, *, hidden: int = 64, depth:
     return initialise(nn.Sequential(*layers), seed)
 
 
-def small_cnn(in_shape: tuple[int, ...] = (1, 8, 8), num_classes: int = 10, *, channels: int = 16,
-              mean: float = 0.5, std: float = 0.5, seed: int = 0) -> nn.Sequential:
+def small_cnn(
+    in_shape: tuple[int, ...] = (1, 8, 8),
+    num_classes: int = 10,
+    *,
+    channels: int = 16,
+    mean: float = 0.5,
+    std: float = 0.5,
+    seed: int = 0,
+) -> nn.Sequential:
     r"""Two 3×3 convolutions with ReLU (``channels`` and ``2 * channels`` maps), the second
     with stride 2, adaptive average pooling of the feature maps to 4×4 (the identity for
     8×8 images, whose maps are already 4×4), then a linear layer.
@@ -114,7 +157,9 @@ def small_cnn(in_shape: tuple[int, ...] = (1, 8, 8), num_classes: int = 10, *, c
     """
     _check_shape(in_shape, num_classes)
     if len(in_shape) != 3 or min(in_shape[1:]) < 4:
-        raise ValueError(f"in_shape must be (channels, height, width) with sides >= 4, got {in_shape}")
+        raise ValueError(
+            f"in_shape must be (channels, height, width) with sides >= 4, got {in_shape}"
+        )
     with torch.random.fork_rng(devices=[]):  # building layers draws from the global generator
         model = nn.Sequential(
             Normalize(mean, std),

@@ -33,7 +33,9 @@ def as_p(norm: str | float) -> float:
     >>> as_p("linf"), as_p(2)
     (inf, 2.0)
     """
-    if isinstance(norm, str):
+    if isinstance(norm, bool):  # True == 1 would otherwise mean L1
+        pass
+    elif isinstance(norm, str):
         if norm.lower() in NORM_NAMES:
             return NORM_NAMES[norm.lower()]
     elif isinstance(norm, (int, float)) and float(norm) in NORM_NAMES.values():
@@ -66,6 +68,17 @@ def lp_norm(x: torch.Tensor, p: str | float) -> torch.Tensor:
     tensor([5.])
     """
     return torch.linalg.vector_norm(x.flatten(1), ord=as_p(p), dim=1)
+
+
+def box_diameter(d: int, p: str | float) -> float:
+    r"""The diameter of the box :math:`[0, 1]^d` in the Lp norm, :math:`d^{1/p}`: 1 for L∞,
+    :math:`\sqrt d` for L2, d for L1. A ball of this radius around any point of the box
+    holds the whole box.
+
+    >>> box_diameter(64, "l2")
+    8.0
+    """
+    return {math.inf: 1.0, 2.0: math.sqrt(d), 1.0: float(d)}[as_p(p)]
 
 
 def per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -108,6 +121,21 @@ def steepest_direction(g: torch.Tensor, p: str | float) -> torch.Tensor:
     top = flat.abs().argmax(dim=1, keepdim=True)
     one_hot = torch.zeros_like(flat).scatter(1, top, flat.gather(1, top).sign())
     return one_hot.view_as(g)
+
+
+def steepest_value(g: torch.Tensor, p: str | float, eps: float | torch.Tensor) -> torch.Tensor:
+    r"""The value of the steepest ascent, per sample:
+
+    .. math:: \max_{\|\eta\|_p \le \varepsilon} \langle g, \eta \rangle = \varepsilon \|g\|_q,
+              \qquad \tfrac1p + \tfrac1q = 1,
+
+    attained at ``eps * steepest_direction(g, p)``. For a linear score
+    :math:`\langle \theta, x \rangle` it is the largest change an ε-perturbation can make.
+
+    >>> steepest_value(torch.tensor([[3.0, -4.0]]), "linf", 0.1)
+    tensor([0.7000])
+    """
+    return torch.as_tensor(eps, dtype=g.dtype, device=g.device) * lp_norm(g, dual_exponent(p))
 
 
 def _project_l1(delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -161,3 +189,39 @@ def clip_to_box(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     in the ε-ball stays in it.
     """
     return (x + delta).clamp(0.0, 1.0) - x
+
+
+def uniform_in_ball(
+    x: torch.Tensor,
+    p: str | float,
+    eps: float | torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    r"""A perturbation drawn uniformly in the ε-ball of the Lp norm, one per sample of ``x``
+    (ε a number or one per sample, shape (N,)); it lives on ``x.device``.
+
+    L∞: uniform in the cube. L2: a uniform direction times :math:`\varepsilon U^{1/d}`.
+    L1: signs times a uniform point of the simplex (normalised exponentials) scaled by
+    :math:`\varepsilon U^{1/d}`. ``generator=None`` draws from torch's global generator.
+    The perturbation is not clipped to the box: see :func:`clip_to_box`.
+    """
+    p = as_p(p)
+    n, d = x.shape[0], x[0].numel()
+    options = {"generator": generator, "dtype": x.dtype, "device": x.device}
+    radius = per_sample(torch.as_tensor(eps, dtype=x.dtype, device=x.device).expand(n), x)
+    if p == math.inf:
+        return (2 * torch.rand(x.shape, **options) - 1) * radius
+    if p == 2.0:
+        direction = torch.randn(x.shape, **options)
+        direction = direction / per_sample(lp_norm(direction, 2).clamp_min(1e-30), x)
+    else:
+        # a draw of exactly 0 (likely in float16) would give an infinite exponential
+        tiny = torch.finfo(x.dtype).tiny
+        exponential = -torch.rand((n, d + 1), **options).clamp_min(tiny).log()
+        simplex = (exponential / exponential.sum(dim=1, keepdim=True).clamp_min(1e-30))[:, :d]
+        signs = (
+            torch.randint(0, 2, (n, d), generator=generator, device=x.device).to(x.dtype) * 2 - 1
+        )
+        direction = (signs * simplex / simplex.sum(dim=1, keepdim=True).clamp_min(1e-30)).view_as(x)
+    u = torch.rand(n, **options) ** (1.0 / d)
+    return direction * radius * per_sample(u, x)

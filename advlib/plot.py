@@ -20,25 +20,37 @@ from torch import nn
 from advlib.metrics import confidence
 from advlib.norms import as_p, lp_norm
 
-CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
-                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+CLASS_COLORS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 def style() -> None:
     """The book's matplotlib style: readable at page width, no top/right spines."""
-    plt.rcParams.update({
-        "figure.figsize": (6.0, 4.0),
-        "figure.dpi": 100,
-        "savefig.dpi": 100,
-        "font.size": 10,
-        "axes.titlesize": 11,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "legend.frameon": False,
-        "image.cmap": "gray",
-    })
+    plt.rcParams.update(
+        {
+            "figure.figsize": (6.0, 4.0),
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "legend.frameon": False,
+            "image.cmap": "gray",
+        }
+    )
 
 
 def ball_patch(center: Sequence[float], eps: float, norm: str | float, **kwargs) -> plt.Artist:
@@ -52,10 +64,19 @@ def ball_patch(center: Sequence[float], eps: float, norm: str | float, **kwargs)
     return RegularPolygon((x, y), numVertices=4, radius=eps, orientation=0.0, **kwargs)
 
 
-def decision_boundary(ax: Axes, model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
-                      eps: float | None = None, norm: str | float = "l2",
-                      ball_points: torch.Tensor | None = None, ball_colors: Sequence[str] | None = None,
-                      resolution: int = 200, limits: tuple[float, float] = (0.0, 1.0)) -> Axes:
+def decision_boundary(
+    ax: Axes,
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float | None = None,
+    norm: str | float = "linf",
+    ball_points: torch.Tensor | None = None,
+    ball_colors: Sequence[str] | None = None,
+    resolution: int = 200,
+    limits: tuple[float, float] = (0.0, 1.0),
+) -> Axes:
     r"""Draw the regions of g(x) = argmax f(x) on the square ``limits``², the boundary, the
     points coloured by class and, if ``eps`` is given, ε-balls (discs for L2, squares for
     L∞) around ``ball_points`` (default: every point of ``X``).
@@ -74,18 +95,34 @@ def decision_boundary(ax: Axes, model: nn.Module, X: torch.Tensor, y: torch.Tens
     regions = regions.view(resolution, resolution).numpy()
     num_classes = int(max(regions.max(), int(y.max()))) + 1
     colors = CLASS_COLORS[:num_classes]
-    ax.contourf(xx.numpy(), yy.numpy(), regions, levels=np.arange(num_classes + 1) - 0.5,
-                colors=colors, alpha=0.15)
-    ax.contour(xx.numpy(), yy.numpy(), regions, levels=np.arange(num_classes) + 0.5,
-               colors="black", linewidths=1.2)
+    ax.contourf(
+        xx.numpy(),
+        yy.numpy(),
+        regions,
+        levels=np.arange(num_classes + 1) - 0.5,
+        colors=colors,
+        alpha=0.15,
+    )
+    ax.contour(
+        xx.numpy(),
+        yy.numpy(),
+        regions,
+        levels=np.arange(num_classes) + 0.5,
+        colors="black",
+        linewidths=1.2,
+    )
     for k in range(num_classes):
         members = X[y == k]
-        ax.scatter(members[:, 0], members[:, 1], s=12, color=colors[k], label=f"class {k}", zorder=3)
+        ax.scatter(
+            members[:, 0], members[:, 1], s=12, color=colors[k], label=f"class {k}", zorder=3
+        )
     if eps is not None:
         centres = X if ball_points is None else ball_points
         edges = ball_colors if ball_colors is not None else ["black"] * len(centres)
         for centre, edge in zip(centres, edges):
-            ax.add_patch(ball_patch(centre, eps, norm, fill=False, edgecolor=edge, linewidth=0.8, zorder=2))
+            ax.add_patch(
+                ball_patch(centre, eps, norm, fill=False, edgecolor=edge, linewidth=0.8, zorder=2)
+            )
     ax.set_xlim(*limits)
     ax.set_ylim(*limits)
     ax.set_aspect("equal")
@@ -100,8 +137,15 @@ def prediction_titles(model: nn.Module, x: torch.Tensor, prefix: str = "") -> li
     return [f"{prefix}{int(k)} ({100 * float(c):.1f}%)" for k, c in zip(predicted, top)]
 
 
-def image_grid(images: torch.Tensor, titles: Sequence[str] | None = None, *, ncols: int = 8,
-               size: float = 1.3, signed: bool = False, suptitle: str | None = None) -> Figure:
+def image_grid(
+    images: torch.Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    size: float = 1.3,
+    signed: bool = False,
+    suptitle: str | None = None,
+) -> Figure:
     """Show images (N, 1, h, w) or (N, h, w) in a grid, each with its title.
 
     Args:
@@ -114,7 +158,9 @@ def image_grid(images: torch.Tensor, titles: Sequence[str] | None = None, *, nco
     images = images.detach().reshape(len(images), *images.shape[-2:]).cpu()
     ncols = min(ncols, len(images))
     nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for i, (ax, image) in enumerate(zip(axes.flat, images)):
@@ -131,8 +177,16 @@ def image_grid(images: torch.Tensor, titles: Sequence[str] | None = None, *, nco
     return fig
 
 
-def curve(ax: Axes, x: Sequence[float], curves: dict[str, Sequence[float]], *, xlabel: str,
-          ylabel: str, title: str | None = None, marker: str = "o") -> Axes:
+def curve(
+    ax: Axes,
+    x: Sequence[float],
+    curves: dict[str, Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    marker: str = "o",
+) -> Axes:
     """Several named curves over the same x values, with a legend and labelled axes."""
     for name, values in curves.items():
         ax.plot(list(x), list(values), marker=marker, markersize=4, label=name)
@@ -145,9 +199,20 @@ def curve(ax: Axes, x: Sequence[float], curves: dict[str, Sequence[float]], *, x
     return ax
 
 
-def heatmap(ax: Axes, matrix: torch.Tensor | np.ndarray, row_labels: Sequence[str],
-            col_labels: Sequence[str], *, xlabel: str, ylabel: str, title: str | None = None,
-            fmt: str = "{:.0%}", vmin: float = 0.0, vmax: float = 1.0, cmap: str = "viridis") -> Axes:
+def heatmap(
+    ax: Axes,
+    matrix: torch.Tensor | np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    fmt: str = "{:.0%}",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+) -> Axes:
     """A matrix of rates as coloured cells with the value written in each cell, e.g. the
     transfer matrix of :func:`advlib.metrics.transfer_matrix` (rows: sources, columns: targets).
 
@@ -158,12 +223,20 @@ def heatmap(ax: Axes, matrix: torch.Tensor | np.ndarray, row_labels: Sequence[st
     """
     values = np.asarray(torch.as_tensor(matrix, dtype=torch.float64))
     if values.shape != (len(row_labels), len(col_labels)):
-        raise ValueError(f"matrix has shape {values.shape}, labels give {(len(row_labels), len(col_labels))}")
+        raise ValueError(
+            f"matrix has shape {values.shape}, labels give {(len(row_labels), len(col_labels))}"
+        )
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax)
     threshold = vmin + 0.6 * (vmax - vmin)
     for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, fmt.format(value), ha="center", va="center",
-                color="black" if value > threshold else "white")
+        ax.text(
+            j,
+            i,
+            fmt.format(value),
+            ha="center",
+            va="center",
+            color="black" if value > threshold else "white",
+        )
     ax.set_xticks(range(len(col_labels)), labels=list(col_labels))
     ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
     ax.set_xlabel(xlabel)
@@ -175,8 +248,15 @@ def heatmap(ax: Axes, matrix: torch.Tensor | np.ndarray, row_labels: Sequence[st
     return ax
 
 
-def adversarial_grid(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, *, norm: str | float = "l2",
-                     size: float = 1.4, suptitle: str | None = None) -> Figure:
+def adversarial_grid(
+    model: nn.Module,
+    x: torch.Tensor,
+    x_adv: torch.Tensor,
+    *,
+    norm: str | float = "linf",
+    size: float = 1.4,
+    suptitle: str | None = None,
+) -> Figure:
     r"""Attacked images in three rows: the originals, the perturbations
     :math:`\eta = x' - x` and the adversarial images :math:`x'`.
 
@@ -193,14 +273,18 @@ def adversarial_grid(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, *, 
     >>> fig = adversarial_grid(model, x, pgd(model, x, y, eps=0.1), norm="linf")  # doctest: +SKIP
     """
     if x.shape != x_adv.shape:
-        raise ValueError(f"x and x_adv must have the same shape, got {tuple(x.shape)} and {tuple(x_adv.shape)}")
+        raise ValueError(
+            f"x and x_adv must have the same shape, got {tuple(x.shape)} and {tuple(x_adv.shape)}"
+        )
     n = len(x)
     eta = (x_adv - x).detach()
     bound = float(eta.abs().max()) or 1.0
     symbol = {1.0: "1", 2.0: "2", math.inf: r"\infty"}[as_p(norm)]
-    rows = [(x, prediction_titles(model, x)), (eta, [f"$\\|\\eta\\|_{{{symbol}}}$ = {float(r):.2f}"
-                                                    for r in lp_norm(eta, norm)]),
-            (x_adv, prediction_titles(model, x_adv))]
+    rows = [
+        (x, prediction_titles(model, x)),
+        (eta, [f"$\\|\\eta\\|_{{{symbol}}}$ = {float(r):.2f}" for r in lp_norm(eta, norm)]),
+        (x_adv, prediction_titles(model, x_adv)),
+    ]
     fig, axes = plt.subplots(3, n, figsize=(size * n + 1.2, 3 * (size + 0.35)), squeeze=False)
     for r, (images, titles) in enumerate(rows):
         for i in range(n):

@@ -57,8 +57,9 @@ def enabled() -> bool:
     return watched()
 
 
-def bar(iterable: Iterable, *, desc: str | None = None, total: int | None = None,
-        unit: str = "it") -> Iterable:
+def bar(
+    iterable: Iterable, *, desc: str | None = None, total: int | None = None, unit: str = "it"
+) -> Iterable:
     """``iterable`` wrapped in a ``tqdm.auto`` progress bar when :func:`enabled`, else
     ``iterable`` itself (then nothing is printed and tqdm is not even imported).
 

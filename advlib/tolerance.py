@@ -31,7 +31,9 @@ import math
 import re
 from dataclasses import dataclass
 
-NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?|(?<![A-Za-z_])[-+]?(?:inf|nan)\b")
+NUMBER = re.compile(
+    r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?|(?<![A-Za-z_])[-+]?(?:inf|nan)\b"
+)
 WHITESPACE = re.compile(r"\s+")
 
 
@@ -53,10 +55,14 @@ class Tolerance:
         if declared is None:
             return None
         if not isinstance(declared, dict) or not set(declared) <= {"atol", "rtol", "measured"}:
-            raise ValueError(f"a cell's tolerance must be a dict with atol, rtol and measured, got {declared!r}")
+            raise ValueError(
+                f"a cell's tolerance must be a dict with atol, rtol and measured, got {declared!r}"
+            )
         atol, rtol = float(declared.get("atol", 0.0)), float(declared.get("rtol", 0.0))
         if not (math.isfinite(atol) and math.isfinite(rtol) and atol >= 0 and rtol >= 0):
-            raise ValueError(f"a cell's atol and rtol must be finite and non-negative, got {declared!r}")
+            raise ValueError(
+                f"a cell's atol and rtol must be finite and non-negative, got {declared!r}"
+            )
         return cls(atol, rtol)
 
     def allows(self, new: float, stored: float) -> bool:
@@ -135,7 +141,9 @@ def accept_within_tolerance(new_outputs: list, stored_outputs: list, tolerance: 
     new_fields, stored_fields = _text_fields(new_outputs), _text_fields(stored_outputs)
     accepted = 0
     for key, new_places in new_fields.items():
-        for (container, field), (stored_container, stored_field) in zip(new_places, stored_fields.get(key, [])):
+        for (container, field), (stored_container, stored_field) in zip(
+            new_places, stored_fields.get(key, [])
+        ):
             new, stored = _text(container[field]), _text(stored_container[stored_field])
             if new != stored and matches(new, stored, tolerance):
                 container[field] = stored_container[stored_field]

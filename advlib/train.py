@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import advlib
-from advlib.attacks import Attack, check_inputs
+from advlib import seeded
+from advlib.contracts import Attack, check_inputs
 from advlib.progress import bar
 
 
@@ -57,9 +57,11 @@ def source_digest() -> str:
     path): editing any of them, e.g. :func:`advlib.attacks.pgd` or :func:`train_epochs`,
     changes every cache key."""
     hasher = hashlib.sha256()
-    package = Path(advlib.__file__).parent
+    package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
-        hasher.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        hasher.update(
+            path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0"
+        )
     return hasher.hexdigest()
 
 
@@ -98,8 +100,10 @@ def describe_attack(attack: Attack | None) -> str | None:
         return "none"
     if isinstance(attack, functools.partial):
         parts = [describe_attack(attack.func)] + [_describe_value(a) for a in attack.args]
-        parts += [None if (v := _describe_value(value)) is None else f"{key}={v}"
-                  for key, value in sorted(attack.keywords.items())]
+        parts += [
+            None if (v := _describe_value(value)) is None else f"{key}={v}"
+            for key, value in sorted(attack.keywords.items())
+        ]
         return None if None in parts else f"{parts[0]}({', '.join(parts[1:])})"
     module, name = getattr(attack, "__module__", None) or "", getattr(attack, "__qualname__", "")
     if not module.startswith("advlib") or not name or "<" in name:  # lambdas and local functions
@@ -130,10 +134,16 @@ def cache_key(model: nn.Module, X: torch.Tensor, y: torch.Tensor, settings: dict
 
 def _valid_history(history, epochs: int) -> bool:
     """Whether a cached history has one record per epoch with finite numbers."""
-    return (isinstance(history, list) and len(history) == epochs
-            and all(isinstance(record, dict) and set(record) == {"loss", "accuracy", "seconds"}
-                    and all(isinstance(v, float) and math.isfinite(v) for v in record.values())
-                    for record in history))
+    return (
+        isinstance(history, list)
+        and len(history) == epochs
+        and all(
+            isinstance(record, dict)
+            and set(record) == {"loss", "accuracy", "seconds"}
+            and all(isinstance(v, float) and math.isfinite(v) for v in record.values())
+            for record in history
+        )
+    )
 
 
 def _load_cached(path: Path, key: str, model: nn.Module, epochs: int) -> list[dict] | None:
@@ -147,10 +157,18 @@ def _load_cached(path: Path, key: str, model: nn.Module, epochs: int) -> list[di
         state, expected, history = saved["state_dict"], model.state_dict(), saved["history"]
     except Exception:  # a corrupt or foreign file is never trusted: recompute
         return None
-    if saved.get("key") != key or not _valid_history(history, epochs) or state.keys() != expected.keys():
+    if (
+        saved.get("key") != key
+        or not _valid_history(history, epochs)
+        or state.keys() != expected.keys()
+    ):
         return None
-    if any(state[name].shape != expected[name].shape or state[name].dtype != expected[name].dtype
-           or (state[name].is_floating_point() and not torch.isfinite(state[name]).all()) for name in expected):
+    if any(
+        state[name].shape != expected[name].shape
+        or state[name].dtype != expected[name].dtype
+        or (state[name].is_floating_point() and not torch.isfinite(state[name]).all())
+        for name in expected
+    ):
         return None
     model.load_state_dict(state)
     return list(history)
@@ -170,9 +188,18 @@ def _save_atomically(path: Path, payload: dict) -> None:
         raise
 
 
-def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
-                 batch_size: int, seed: int, attack: Attack | None = None,
-                 weight_decay: float = 0.0) -> list[dict]:
+def train_epochs(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    attack: Attack | None = None,
+    weight_decay: float = 0.0,
+) -> list[dict]:
     r"""The training loop itself (no cache): Adam on the cross-entropy, shuffled mini-batches,
     each batch replaced by ``attack(model, xb, yb)`` when an attack is given.
 
@@ -191,9 +218,10 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = []
     model.train()
-    with torch.random.fork_rng(devices=[]):  # the caller's random state is restored after
-        torch.manual_seed(seed)
-        for _ in bar(range(epochs), desc="training", unit="epoch"):  # silent under tests, see advlib.progress
+    with seeded(seed):  # the caller's random state is restored after
+        for _ in bar(
+            range(epochs), desc="training", unit="epoch"
+        ):  # silent under tests, see advlib.progress
             start = time.perf_counter()
             order = torch.randperm(len(y), generator=generator)
             total_loss = torch.zeros(())
@@ -205,27 +233,41 @@ def train_epochs(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: 
                 logits = model(xb)
                 loss = F.cross_entropy(logits, yb)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"training diverged: the loss is {float(loss.detach())} at epoch "
-                                             f"{len(history) + 1}; try a smaller lr (got {lr})")
+                    raise FloatingPointError(
+                        f"training diverged: the loss is {float(loss.detach())} at epoch "
+                        f"{len(history) + 1}; try a smaller lr (got {lr})"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 total_loss += loss.detach() * len(yb)
                 correct += (logits.argmax(dim=1) == yb).sum()
-            history.append({
-                "loss": float(total_loss) / len(y),
-                "accuracy": float(correct) / len(y),
-                "seconds": time.perf_counter() - start,
-            })
+            history.append(
+                {
+                    "loss": float(total_loss) / len(y),
+                    "accuracy": float(correct) / len(y),
+                    "seconds": time.perf_counter() - start,
+                }
+            )
     model.eval()
     for parameter in model.parameters():
         parameter.grad = None
     return history
 
 
-def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int = 20, lr: float = 1e-2,
-        batch_size: int = 64, seed: int = 0, attack: Attack | None = None, weight_decay: float = 0.0,
-        cache: bool = True) -> list[dict]:
+def fit(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 20,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+    seed: int = 0,
+    attack: Attack | None = None,
+    weight_decay: float = 0.0,
+    cache: bool = True,
+) -> list[dict]:
     r"""Train ``model`` in place, by standard training or, given an attack, adversarial
     training; the model is left in eval mode.
 
@@ -261,17 +303,36 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
             raise ValueError(f"{name} must be an integer >= 1, got {value}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    train = functools.partial(train_epochs, model, X, y, epochs=epochs, lr=lr, batch_size=batch_size,
-                              seed=seed, attack=attack, weight_decay=weight_decay)
+    train = functools.partial(
+        train_epochs,
+        model,
+        X,
+        y,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        attack=attack,
+        weight_decay=weight_decay,
+    )
     description = describe_attack(attack)
     if cache and description is None:
-        warnings.warn(f"the attack {attack!r} has no stable description (a lambda or a function "
-                      "outside advlib?), so the model is trained without the cache; pass a "
-                      "functools.partial of an advlib attack to cache it", stacklevel=2)
+        warnings.warn(
+            f"the attack {attack!r} has no stable description (a lambda or a function "
+            "outside advlib?), so the model is trained without the cache; pass a "
+            "functools.partial of an advlib attack to cache it",
+            stacklevel=2,
+        )
     if not cache or description is None:
         return train()
-    settings = dict(epochs=epochs, lr=float(lr).hex(), batch_size=batch_size, seed=seed,
-                    weight_decay=float(weight_decay).hex(), attack=description)
+    settings = dict(
+        epochs=epochs,
+        lr=float(lr).hex(),
+        batch_size=batch_size,
+        seed=seed,
+        weight_decay=float(weight_decay).hex(),
+        attack=description,
+    )
     key = cache_key(model, X, y, settings)
     path = cache_dir() / f"{key}.pt"
     history = _load_cached(path, key, model, epochs)
@@ -283,8 +344,9 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
     return history
 
 
-def count_passes(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                 attack: Attack | None = None) -> dict[str, int]:
+def count_passes(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, attack: Attack | None = None
+) -> dict[str, int]:
     r"""Forward and backward passes through ``model`` in one training step on the batch
     ``(X, y)``: the attack's passes, then the step's own forward and backward pass.
 

@@ -47,7 +47,9 @@ def timed(function: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def passes(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n: int, parameters: bool) -> None:
+def passes(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n: int, parameters: bool
+) -> None:
     """``n`` forward-backward passes on the batch. ``parameters=True``: ``loss.backward()``
     (the floor); ``False``: the input gradient only, as an attack needs."""
     for _ in range(n):
@@ -60,7 +62,9 @@ def passes(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n: int, par
             torch.autograd.grad(loss, delta)
 
 
-def median_times(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+def median_times(
+    functions: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, tuple[float, float]]:
     """Median (wall, CPU) seconds of each function, timed in turn ``repeats`` times after
     one warm-up round."""
     for function in functions.values():
@@ -69,12 +73,16 @@ def median_times(functions: dict[str, Callable[[], object]], repeats: int) -> di
     for _ in range(repeats):
         for name, function in functions.items():
             samples[name].append(timed(function))
-    return {name: (statistics.median(s[0] for s in runs), statistics.median(s[1] for s in runs))
-            for name, runs in samples.items()}
+    return {
+        name: (statistics.median(s[0] for s in runs), statistics.median(s[1] for s in runs))
+        for name, runs in samples.items()
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Time advlib's attacks against forward-backward passes.")
+    parser = argparse.ArgumentParser(
+        description="Time advlib's attacks against forward-backward passes."
+    )
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=5)
@@ -85,7 +93,9 @@ def main() -> None:
     digits = data.digits(size=args.size)
     x = torch.cat([digits.X_test, digits.X_train])[: args.batch]
     y = torch.cat([digits.y_test, digits.y_train])[: args.batch]
-    model = models.small_cnn((1, args.size, args.size), 10).eval()  # timing does not depend on the weights
+    model = models.small_cnn(
+        (1, args.size, args.size), 10
+    ).eval()  # timing does not depend on the weights
     n = args.steps
     functions = {
         f"pgd linf, {n} steps": lambda: attacks.pgd(model, x, y, eps=0.1, norm="linf", steps=n),
@@ -97,12 +107,18 @@ def main() -> None:
         "input-only 1": lambda: passes(model, x, y, 1, parameters=False),
     }
 
-    print(f"small_cnn on digits {args.size}x{args.size}, batch {len(y)}, median of {args.repeats}, "
-          f"torch {torch.__version__}, {os.cpu_count()} CPUs")
-    print("ratio = attack / floor (n forward-backward passes with loss.backward());"
-          " input-only = attack / passes computing the input gradient only")
-    header = (f"{'threads':>7}  {'attack':<18} {'wall s':>7} {'floor s':>8} {'ratio':>6}"
-              f"   {'cpu s':>7} {'floor s':>8} {'ratio':>6}   {'input-only':>10}")
+    print(
+        f"small_cnn on digits {args.size}x{args.size}, batch {len(y)}, median of {args.repeats}, "
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs"
+    )
+    print(
+        "ratio = attack / floor (n forward-backward passes with loss.backward());"
+        " input-only = attack / passes computing the input gradient only"
+    )
+    header = (
+        f"{'threads':>7}  {'attack':<18} {'wall s':>7} {'floor s':>8} {'ratio':>6}"
+        f"   {'cpu s':>7} {'floor s':>8} {'ratio':>6}   {'input-only':>10}"
+    )
     print(header)
     worst = {"wall": 0.0, "cpu": 0.0}
     for threads in args.threads:
@@ -112,8 +128,10 @@ def main() -> None:
             k = "1" if name == "fgsm" else "n"
             (aw, ac), (fw, fc), (_, ic) = times[name], times[f"floor {k}"], times[f"input-only {k}"]
             worst["wall"], worst["cpu"] = max(worst["wall"], aw / fw), max(worst["cpu"], ac / fc)
-            print(f"{threads:>7}  {name:<18} {aw:7.3f} {fw:8.3f} {aw / fw:6.2f}"
-                  f"   {ac:7.3f} {fc:8.3f} {ac / fc:6.2f}   {ac / ic:10.2f}")
+            print(
+                f"{threads:>7}  {name:<18} {aw:7.3f} {fw:8.3f} {aw / fw:6.2f}"
+                f"   {ac:7.3f} {fc:8.3f} {ac / fc:6.2f}   {ac / ic:10.2f}"
+            )
     print(f"worst ratio: wall {worst['wall']:.2f}, cpu {worst['cpu']:.2f} (goal: at most 1.10)")
 
 

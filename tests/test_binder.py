@@ -37,17 +37,24 @@ def test_binder_installs_cpu_torch_and_advlib():
 
 def test_launch_buttons_configured():
     config = (ROOT / "_config.yml").read_text()
-    section = config[config.index("launch_buttons:"):].split("\n\n")[0]
-    for key in ("binderhub_url: https://mybinder.org", "colab_url: https://colab.research.google.com", "thebe: true"):
+    section = config[config.index("launch_buttons:") :].split("\n\n")[0]
+    for key in (
+        "binderhub_url: https://mybinder.org",
+        "colab_url: https://colab.research.google.com",
+        "thebe: true",
+    ):
         assert key in section, key
 
 
-COLAB_CELL = '''# On Colab, install advlib (the book's library); elsewhere it is already installed.
+COLAB_CELL = """# On Colab, install advlib (the book's library); elsewhere it is already installed.
 import sys
+
 if "google.colab" in sys.modules:
     import subprocess
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "advlib @ git+https://github.com/advbook/adversarial-examples-book"], check=True)'''
+
+    REPOSITORY = "git+https://github.com/advbook/adversarial-examples-book"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, f"advlib @ {REPOSITORY}"], check=True)"""
 
 
 def test_every_notebook_starts_with_the_colab_cell():
@@ -60,7 +67,9 @@ def test_every_notebook_starts_with_the_colab_cell():
             continue
         cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
         source = "".join(cells[0]["source"]).strip() if cells else ""
-        if source != COLAB_CELL or "remove-cell" not in cells[0].get("metadata", {}).get("tags", []):
+        if source != COLAB_CELL or "remove-cell" not in cells[0].get("metadata", {}).get(
+            "tags", []
+        ):
             wrong.append(path.relative_to(ROOT).as_posix())
         elif sum(COLAB_CELL in "".join(c["source"]) for c in cells) != 1:
             wrong.append(path.relative_to(ROOT).as_posix() + " (more than once)")

@@ -48,10 +48,15 @@ def test_upsampling_keeps_the_content():
     assert to_itself < 0.4 * to_another  # blurred by interpolation, but still the same digit
 
 
-@pytest.mark.parametrize("call,message", [(lambda: data.digits(size=4), "size"),
-                                          (lambda: data.digits(test_fraction=1.5), "test_fraction"),
-                                          (lambda: data.two_moons(1), "n"),
-                                          (lambda: data.two_moons(10, noise=-1), "noise")])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: data.digits(size=4), "size"),
+        (lambda: data.digits(test_fraction=1.5), "test_fraction"),
+        (lambda: data.two_moons(1), "n"),
+        (lambda: data.two_moons(10, noise=-1), "noise"),
+    ],
+)
 def test_bad_arguments_are_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -43,7 +43,11 @@ def test_parts_are_orthogonal_add_up_and_have_the_right_dimensions():
     delta = torch.randn(200, 30, generator=torch.Generator().manual_seed(1))
     parts = data.manifold_parts(man, man.X, delta)
     assert torch.allclose(parts.tangent + parts.radial + parts.orthogonal, delta, atol=1e-5)
-    for a, b in [(parts.tangent, parts.radial), (parts.tangent, parts.orthogonal), (parts.radial, parts.orthogonal)]:
+    for a, b in [
+        (parts.tangent, parts.radial),
+        (parts.tangent, parts.orthogonal),
+        (parts.radial, parts.orthogonal),
+    ]:
         assert (a * b).sum(dim=1).abs().max() < 1e-4
     # a random direction puts on average m/d, 1/d, (d-m-1)/d of its squared norm in each part
     energy = delta.norm(dim=1) ** 2
@@ -63,8 +67,17 @@ def test_tangent_part_is_tangent_to_the_sphere_and_radial_part_changes_the_radiu
     assert torch.allclose(moved, man.radii[man.y], atol=1e-4)
 
 
-@pytest.mark.parametrize("kwargs", [dict(n=1), dict(m=0), dict(d=1), dict(radii=(0.4, 0.2)),
-                                    dict(radii=(0.2, 0.6)), dict(noise=-1.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(n=1),
+        dict(m=0),
+        dict(d=1),
+        dict(radii=(0.4, 0.2)),
+        dict(radii=(0.2, 0.6)),
+        dict(noise=-1.0),
+    ],
+)
 def test_bad_arguments_are_refused_by_name(kwargs):
     arguments = dict(n=10, m=1, d=2) | kwargs
     name = next(iter(kwargs))

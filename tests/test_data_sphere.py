@@ -46,10 +46,16 @@ def test_directions_are_isotropic():
     assert torch.allclose(covariance, torch.eye(5, dtype=torch.float64) / 5, atol=0.01)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(n=0, d=3), "n"), (dict(n=5, d=1), "d"), (dict(n=5, d=3, radius=0.0), "radius"),
-    (dict(n=5, d=3, radius=-1.0), "radius"), (dict(n=5, d=3, radius=math.nan), "radius"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(n=0, d=3), "n"),
+        (dict(n=5, d=1), "d"),
+        (dict(n=5, d=3, radius=0.0), "radius"),
+        (dict(n=5, d=3, radius=-1.0), "radius"),
+        (dict(n=5, d=3, radius=math.nan), "radius"),
+    ],
+)
 def test_bad_arguments_are_refused_by_name(kwargs, name):
     n, d = kwargs.pop("n"), kwargs.pop("d")
     with pytest.raises(ValueError, match=name):

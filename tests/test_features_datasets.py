@@ -34,8 +34,8 @@ def test_matching_changes_only_what_the_representation_sees():
     before = (x.clone(), start.clone())
     x_r = features.match_representation(model, x, start, steps=200, step_size=0.01)
     assert torch.equal(x, before[0]) and torch.equal(start, before[1])
-    assert torch.allclose(x_r[:, 8:], start[:, 8:])          # the unseen half keeps the start
-    assert (x_r[:, :8] - x[:, :8]).norm(dim=1).max() < 0.02   # the seen half now matches x
+    assert torch.allclose(x_r[:, 8:], start[:, 8:])  # the unseen half keeps the start
+    assert (x_r[:, :8] - x[:, :8]).norm(dim=1).max() < 0.02  # the seen half now matches x
     assert x_r.min() >= 0 and x_r.max() <= 1
 
 
@@ -44,10 +44,15 @@ def test_matching_moves_at_most_steps_times_step_size_and_leaves_the_model_alone
     model.eval()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     generator = torch.Generator().manual_seed(1)
-    x, start = torch.rand(4, 1, 8, 8, generator=generator), torch.rand(4, 1, 8, 8, generator=generator)
+    x, start = (
+        torch.rand(4, 1, 8, 8, generator=generator),
+        torch.rand(4, 1, 8, 8, generator=generator),
+    )
     x_r = features.match_representation(model, x, start, steps=5, step_size=0.1)
     assert (norms.lp_norm(x_r - start, 2) <= 0.5 + 1e-5).all()
-    gap = lambda z: (features.representation(model, z) - features.representation(model, x)).norm(dim=1)
+    gap = lambda z: (features.representation(model, z) - features.representation(model, x)).norm(
+        dim=1
+    )
     assert (gap(x_r) < gap(start)).all()
     assert not model.training and all(p.grad is None for p in model.parameters())
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
@@ -62,9 +67,13 @@ def test_relabelled_adversarial_targets_budget_and_success():
     model = models.linear((6,), 3)
     X = torch.rand(60, 6, generator=torch.Generator().manual_seed(2))
     y = torch.randint(0, 3, (60,), generator=torch.Generator().manual_seed(3))
-    X_det, t_det = features.relabelled_adversarial(model, X, y, targets="det", eps=0.3, batch_size=25)
+    X_det, t_det = features.relabelled_adversarial(
+        model, X, y, targets="det", eps=0.3, batch_size=25
+    )
     assert torch.equal(t_det, (y + 1) % 3)
-    assert (norms.lp_norm(X_det - X, 2) <= 0.3 + 1e-5).all() and X_det.min() >= 0 and X_det.max() <= 1
+    assert (
+        (norms.lp_norm(X_det - X, 2) <= 0.3 + 1e-5).all() and X_det.min() >= 0 and X_det.max() <= 1
+    )
     # a large budget reaches the target for (almost) every point of a linear model
     X_big, _ = features.relabelled_adversarial(model, X, y, targets="det", eps=3.0, steps=50)
     assert (model(X_big).argmax(1) == t_det).float().mean() > 0.9
@@ -86,7 +95,9 @@ def test_representation_dataset_keeps_labels_and_starts_from_other_images():
     distances = torch.cdist(X_r, X)
     assert torch.all(distances.min(dim=1).values < 1e-4)
     assert not torch.allclose(X_r, X)
-    X_noise, _ = features.representation_dataset(model, X, y, start="noise", steps=1, step_size=1e-6)
+    X_noise, _ = features.representation_dataset(
+        model, X, y, start="noise", steps=1, step_size=1e-6
+    )
     assert torch.cdist(X_noise, X).min() > 0.1
     with pytest.raises(ValueError, match="start"):
         features.representation_dataset(model, X, y, start="zeros")

@@ -7,7 +7,7 @@ import functools
 import torch
 
 from advlib import metrics
-from advlib.attacks import fgsm, pgd
+from advlib.attacks import at_budget, fgsm, pgd
 
 
 def test_accuracy_and_risk_std_are_complements(trained_cnn, batch):
@@ -36,7 +36,9 @@ def test_robust_risk_is_between_the_standard_risk_and_one(trained_cnn, batch):
 
 def test_the_robustness_curve_starts_at_r_std_and_grows(trained_cnn, batch):
     x, y = batch
-    curve = metrics.robustness_curve(trained_cnn, x, y, [0.0, 0.05, 0.1, 0.3], functools.partial(pgd, steps=10))
+    curve = metrics.robustness_curve(
+        trained_cnn, x, y, [0.0, 0.05, 0.1, 0.3], at_budget(pgd, steps=10)
+    )
     assert curve[0] == metrics.risk_std(trained_cnn, x, y)
     assert all(a <= b + 1e-9 for a, b in zip(curve, curve[1:]))
     assert curve[-1] > 0.9
@@ -44,9 +46,9 @@ def test_the_robustness_curve_starts_at_r_std_and_grows(trained_cnn, batch):
 
 def test_transfer_rate_counts_only_points_the_target_gets_right(trained_cnn, batch):
     x, y = batch
-    assert metrics.transfer_rate(trained_cnn, x, x, y) == 0.0
+    assert metrics.transfer_rate(trained_cnn, x, y, x) == 0.0
     x_adv = pgd(trained_cnn, x, y, eps=0.3, steps=10)
-    assert metrics.transfer_rate(trained_cnn, x_adv, x, y) > 0.9
+    assert metrics.transfer_rate(trained_cnn, x, y, x_adv) > 0.9
 
 
 def test_confidence_is_a_probability(trained_cnn, batch):
@@ -62,4 +64,6 @@ def test_robust_errors_are_the_per_sample_terms_of_risk_rob(trained_cnn, batch):
     errors = metrics.robust_errors(trained_cnn, x, y, attack(trained_cnn, x, y))
     assert errors.dtype == torch.bool and errors.shape == y.shape
     assert float(errors.float().mean()) == metrics.risk_rob(trained_cnn, x, y, attack)
-    assert torch.equal(metrics.robust_errors(trained_cnn, x, y, x), metrics.predict(trained_cnn, x) != y)
+    assert torch.equal(
+        metrics.robust_errors(trained_cnn, x, y, x), metrics.predict(trained_cnn, x) != y
+    )

@@ -15,8 +15,11 @@ from advlib.metrics import predict, transfer_matrix, transfer_rate
 @pytest.fixture(scope="module")
 def zoo():
     """Three untrained models of different kinds (fast, and enough to test the bookkeeping)."""
-    named = {"linear": models.linear((1, 8, 8), 10, seed=1), "mlp": models.mlp((1, 8, 8), 10, seed=2),
-             "cnn": models.small_cnn((1, 8, 8), 10, channels=4, seed=3)}
+    named = {
+        "linear": models.linear((1, 8, 8), 10, seed=1),
+        "mlp": models.mlp((1, 8, 8), 10, seed=2),
+        "cnn": models.small_cnn((1, 8, 8), 10, channels=4, seed=3),
+    }
     return named
 
 
@@ -26,7 +29,7 @@ def test_diagonal_is_the_white_box_success_rate(zoo, batch):
     matrix = transfer_matrix(zoo, x, y, attack)
     assert matrix.shape == (3, 3) and matrix.dtype == torch.float32
     for i, model in enumerate(zoo.values()):
-        assert matrix[i, i] == pytest.approx(transfer_rate(model, attack(model, x, y), x, y))
+        assert matrix[i, i] == pytest.approx(transfer_rate(model, x, y, attack(model, x, y)))
     assert torch.all((matrix >= 0) & (matrix <= 1))
 
 
@@ -40,7 +43,7 @@ def test_rows_are_sources_and_columns_targets(zoo, batch):
         return blank if model is source else x
 
     matrix = transfer_matrix(zoo, x, y, attack)
-    expected = [transfer_rate(target, blank, x, y) for target in zoo.values()]
+    expected = [transfer_rate(target, x, y, blank) for target in zoo.values()]
     assert torch.allclose(matrix[1], torch.tensor(expected))
     assert torch.all(matrix[[0, 2]] == 0)  # the other sources leave x unchanged: nothing fooled
     assert matrix[1].max() > 0

@@ -49,8 +49,15 @@ def test_noise_randomises_the_output_and_stays_in_the_box():
     assert (a - x).abs().max() <= 0.1 + 1 / 32 + 1e-6
 
 
-@pytest.mark.parametrize("kwargs, word", [(dict(levels=1), "levels"), (dict(levels=2.5), "levels"),
-                                          (dict(noise=-0.1), "noise"), (dict(noise=float("nan")), "noise")])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(levels=1), "levels"),
+        (dict(levels=2.5), "levels"),
+        (dict(noise=-0.1), "noise"),
+        (dict(noise=float("nan")), "noise"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, word):
     with pytest.raises(ValueError, match=word):
         models.InputQuantization(**kwargs)

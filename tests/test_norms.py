@@ -18,7 +18,9 @@ def random_tensor(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-@pytest.mark.parametrize("p,q", [(1, math.inf), (2, 2.0), (math.inf, 1.0), ("l1", math.inf), ("linf", 1.0)])
+@pytest.mark.parametrize(
+    "p,q", [(1, math.inf), (2, 2.0), (math.inf, 1.0), ("l1", math.inf), ("linf", 1.0)]
+)
 def test_dual_exponent(p, q):
     assert dual_exponent(p) == q
 
@@ -37,7 +39,12 @@ def test_lp_norm_is_per_sample():
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 5), d=st.integers(1, 40), p=st.sampled_from(P_VALUES))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 5),
+    d=st.integers(1, 40),
+    p=st.sampled_from(P_VALUES),
+)
 def test_steepest_direction_attains_the_dual_norm(seed, n, d, p):
     g = random_tensor(seed, (n, d))
     eta = steepest_direction(g, p)
@@ -67,7 +74,12 @@ def test_steepest_direction_keeps_the_shape_of_images():
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), d=st.integers(1, 30), eps=st.floats(0.0, 5.0), p=st.sampled_from(P_VALUES))
+@given(
+    seed=st.integers(0, 10_000),
+    d=st.integers(1, 30),
+    eps=st.floats(0.0, 5.0),
+    p=st.sampled_from(P_VALUES),
+)
 def test_projection_lands_in_the_ball_and_fixes_its_points(seed, d, eps, p):
     delta = random_tensor(seed, (4, d)) * 3
     projected = project(delta, p, eps)

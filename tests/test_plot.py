@@ -17,7 +17,9 @@ def test_decision_boundary_draws_discs_for_l2_and_squares_for_linf():
     model = models.mlp((2,), 2, hidden=8)
     for norm, patch in (("l2", Circle), ("linf", Rectangle)):
         fig, ax = plt.subplots()
-        plot.decision_boundary(ax, model, X, y, eps=0.05, norm=norm, ball_points=X[:5], resolution=30)
+        plot.decision_boundary(
+            ax, model, X, y, eps=0.05, norm=norm, ball_points=X[:5], resolution=30
+        )
         balls = [p for p in ax.patches if isinstance(p, patch) and p.get_fill() is False]
         assert len(balls) == 5
         assert ax.get_xlabel() and ax.get_ylabel()

@@ -26,7 +26,11 @@ def test_rows_titles_and_scale(batch):
     assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in image_axes[:3] + image_axes[6:])
     assert image_axes[3].get_title() == "$\\|\\eta\\|_{\\infty}$ = 0.10"
     assert image_axes[0].get_title().endswith("%)")
-    assert [image_axes[i].get_ylabel() for i in (0, 3, 6)] == ["original", "perturbation", "adversarial"]
+    assert [image_axes[i].get_ylabel() for i in (0, 3, 6)] == [
+        "original",
+        "perturbation",
+        "adversarial",
+    ]
     plt.close(fig)
 
 

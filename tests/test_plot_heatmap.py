@@ -17,7 +17,9 @@ from advlib.plot import heatmap  # noqa: E402
 def test_cells_show_the_values():
     matrix = torch.tensor([[0.98, 0.5], [0.125, 1.0], [0.0, 0.33]])
     fig, ax = plt.subplots()
-    out = heatmap(ax, matrix, ["a", "b", "c"], ["x", "y"], xlabel="target", ylabel="source", title="T")
+    out = heatmap(
+        ax, matrix, ["a", "b", "c"], ["x", "y"], xlabel="target", ylabel="source", title="T"
+    )
     assert out is ax
     assert np.allclose(ax.images[0].get_array(), matrix.numpy())
     texts = [t.get_text() for t in ax.texts]

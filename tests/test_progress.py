@@ -89,13 +89,25 @@ def test_executed_notebook_has_no_bar_but_jupyter_notebook_has(unset, tmp_path):
     start them: training stores no output; once JPY_SESSION_NAME is set (as a Jupyter
     server sets it for a person's notebook), the bar appears as a widget."""
     unset.delenv("PYTEST_CURRENT_TEST")
-    train_cell = ("X, y = torch.rand(32, 1, 8, 8), torch.arange(32) % 10\n"
-                  "_ = train.fit(models.linear((1, 8, 8), 10), X, y, epochs=2, batch_size=16, cache=False)")
-    cells = ["import os, sys, torch\nfrom advlib import models, train\nassert 'PYTEST_CURRENT_TEST' not in os.environ",
-             train_cell, "os.environ['JPY_SESSION_NAME'] = 'reader.ipynb'", train_cell]
+    train_cell = (
+        "X, y = torch.rand(32, 1, 8, 8), torch.arange(32) % 10\n"
+        "_ = train.fit(models.linear((1, 8, 8), 10), X, y, epochs=2, batch_size=16, cache=False)"
+    )
+    cells = [
+        "import os, sys, torch\nfrom advlib import models, train\nassert 'PYTEST_CURRENT_TEST' not in os.environ",
+        train_cell,
+        "os.environ['JPY_SESSION_NAME'] = 'reader.ipynb'",
+        train_cell,
+    ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(notebook, kernel_name="python3", timeout=120,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     quiet, watched = notebook.cells[1].outputs, notebook.cells[3].outputs
     assert quiet == []
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in watched), watched
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in watched), (
+        watched
+    )

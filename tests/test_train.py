@@ -50,7 +50,10 @@ def test_adversarial_training_buys_robustness(digits8, cache):
     standard, _ = small_run(digits8, epochs=8)
     robust, _ = small_run(digits8, epochs=8, attack=attack)
     x, y = digits8.X_test[:200], digits8.y_test[:200]
-    assert accuracy(robust, attack(robust, x, y), y) > accuracy(standard, attack(standard, x, y), y) + 0.2
+    assert (
+        accuracy(robust, attack(robust, x, y), y)
+        > accuracy(standard, attack(standard, x, y), y) + 0.2
+    )
 
 
 def test_a_warm_load_equals_a_cold_train(digits8, cache):
@@ -61,7 +64,10 @@ def test_a_warm_load_equals_a_cold_train(digits8, cache):
     for (name, a), (_, b) in zip(cold.state_dict().items(), warm.state_dict().items()):
         assert torch.equal(a, b), name
     uncached, _ = small_run(digits8, cache=False)
-    assert all(torch.equal(a, b) for a, b in zip(cold.state_dict().values(), uncached.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(cold.state_dict().values(), uncached.state_dict().values())
+    )
 
 
 def test_the_key_depends_on_the_settings_the_data_and_the_initial_weights(digits8, cache):
@@ -70,8 +76,15 @@ def test_the_key_depends_on_the_settings_the_data_and_the_initial_weights(digits
     small_run(digits8, attack=functools.partial(pgd, eps=0.1, steps=1))
     model = models.mlp((1, 8, 8), 10, hidden=32, seed=1)
     train.fit(model, digits8.X_train, digits8.y_train, epochs=3, lr=1e-2, batch_size=128, seed=0)
-    train.fit(models.mlp((1, 8, 8), 10, hidden=32), digits8.X_train[:-1], digits8.y_train[:-1],
-              epochs=3, lr=1e-2, batch_size=128, seed=0)
+    train.fit(
+        models.mlp((1, 8, 8), 10, hidden=32),
+        digits8.X_train[:-1],
+        digits8.y_train[:-1],
+        epochs=3,
+        lr=1e-2,
+        batch_size=128,
+        seed=0,
+    )
     assert len(list(cache.glob("*.pt"))) == 5
 
 
@@ -88,7 +101,10 @@ def test_a_damaged_cache_file_is_recomputed_not_trusted(digits8, cache, damage):
         torch.save({"key": "another key", "state_dict": other.state_dict(), "history": []}, path)
     model, history = small_run(digits8)
     assert [h["loss"] for h in history] == [h["loss"] for h in reference_history]
-    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(reference.state_dict().values(), model.state_dict().values())
+    )
     assert torch.load(path, weights_only=True)["history"] == history  # repaired on disk
 
 
@@ -102,8 +118,10 @@ def test_an_interrupted_write_leaves_no_file_behind(digits8, cache, monkeypatch)
     assert list(cache.iterdir()) == []
 
 
-@pytest.mark.parametrize("bad,message", [(dict(epochs=0), "epochs"), (dict(lr=-1.0), "lr"),
-                                         (dict(batch_size=0), "batch_size")])
+@pytest.mark.parametrize(
+    "bad,message",
+    [(dict(epochs=0), "epochs"), (dict(lr=-1.0), "lr"), (dict(batch_size=0), "batch_size")],
+)
 def test_bad_hyper_parameters_are_refused(digits8, cache, bad, message):
     with pytest.raises(ValueError, match=message):
         small_run(digits8, **bad)
@@ -113,7 +131,9 @@ def test_describe_attack_is_stable_and_specific():
     a = train.describe_attack(functools.partial(pgd, eps=0.1, steps=7))
     assert a == train.describe_attack(functools.partial(pgd, steps=7, eps=0.1))
     assert a != train.describe_attack(functools.partial(pgd, eps=0.2, steps=7))
-    assert a != train.describe_attack(functools.partial(pgd, eps=0.1 + 1e-12, steps=7))  # floats exactly
+    assert a != train.describe_attack(
+        functools.partial(pgd, eps=0.1 + 1e-12, steps=7)
+    )  # floats exactly
     assert "pgd" in a and train.describe_attack(None) == "none"
 
 
@@ -156,8 +176,15 @@ def test_the_key_covers_advlibs_source_and_the_thread_count(digits8, cache, monk
     assert len(list(cache.glob("*.pt"))) == 3
 
 
-@pytest.mark.parametrize("history", [[], [{"loss": float("nan"), "accuracy": 0.5, "seconds": 1.0}] * 3,
-                                     [{"loss": 1.0}] * 3, "not a list"])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [{"loss": float("nan"), "accuracy": 0.5, "seconds": 1.0}] * 3,
+        [{"loss": 1.0}] * 3,
+        "not a list",
+    ],
+)
 def test_a_file_with_an_invalid_history_is_not_half_loaded(digits8, cache, history):
     small_run(digits8)
     (path,) = cache.glob("*.pt")
@@ -174,7 +201,9 @@ def test_a_diverging_training_is_an_error_and_is_not_cached(digits8, cache):
     with torch.no_grad():
         model[-1].bias.fill_(float("nan"))
     with pytest.raises(FloatingPointError, match="diverged"):
-        train.fit(model, digits8.X_train, digits8.y_train, epochs=2, lr=1e-2, batch_size=128, seed=0)
+        train.fit(
+            model, digits8.X_train, digits8.y_train, epochs=2, lr=1e-2, batch_size=128, seed=0
+        )
     assert list(cache.glob("*.pt")) == []
 
 
@@ -191,8 +220,16 @@ def test_training_seeds_the_global_generator_for_the_attacks_and_restores_it(dig
         model = models.mlp((1, 8, 8), 10, hidden=32)
         torch.manual_seed(123)
         before = torch.get_rng_state()
-        train.train_epochs(model, digits8.X_train, digits8.y_train, epochs=1, lr=1e-2, batch_size=128,
-                           seed=0, attack=noisy_attack)
+        train.train_epochs(
+            model,
+            digits8.X_train,
+            digits8.y_train,
+            epochs=1,
+            lr=1e-2,
+            batch_size=128,
+            seed=0,
+            attack=noisy_attack,
+        )
         assert torch.equal(torch.get_rng_state(), before)
 
     one_epoch()

@@ -15,16 +15,25 @@ from advlib.train import count_passes
 @pytest.fixture
 def batch():
     generator = torch.Generator().manual_seed(0)
-    return torch.rand(16, 1, 8, 8, generator=generator), torch.randint(0, 10, (16,), generator=generator)
+    return torch.rand(16, 1, 8, 8, generator=generator), torch.randint(
+        0, 10, (16,), generator=generator
+    )
 
 
-@pytest.mark.parametrize("attack, forward, backward", [
-    (None, 1, 1),
-    (functools.partial(attacks.fgsm, eps=0.1), 2, 2),
-    (functools.partial(attacks.pgd, eps=0.1, steps=1, step_size=0.125), 3, 2),  # fast AT
-    (functools.partial(attacks.pgd, eps=0.1, steps=5), 7, 6),
-    (functools.partial(attacks.pgd, eps=0.1, steps=10, restarts=3), 12, 11),  # restarts are batched
-])
+@pytest.mark.parametrize(
+    "attack, forward, backward",
+    [
+        (None, 1, 1),
+        (functools.partial(attacks.fgsm, eps=0.1), 2, 2),
+        (functools.partial(attacks.pgd, eps=0.1, steps=1, step_size=0.125), 3, 2),  # fast AT
+        (functools.partial(attacks.pgd, eps=0.1, steps=5), 7, 6),
+        (
+            functools.partial(attacks.pgd, eps=0.1, steps=10, restarts=3),
+            12,
+            11,
+        ),  # restarts are batched
+    ],
+)
 def test_counts(batch, attack, forward, backward):
     X, y = batch
     model = models.small_cnn((1, 8, 8), 10)

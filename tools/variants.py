@@ -90,7 +90,12 @@ def changes(stored: str, new: str) -> dict:
     pairs = list(zip(new_numbers, stored_numbers)) if same_text else []
     absolute = max((abs(a - b) for a, b in pairs), default=0.0)
     relative = max((abs(a - b) / abs(b) for a, b in pairs if b != 0), default=0.0)
-    return {"numbers": len(stored_numbers), "same_text": same_text, "abs": absolute, "rel": relative}
+    return {
+        "numbers": len(stored_numbers),
+        "same_text": same_text,
+        "abs": absolute,
+        "rel": relative,
+    }
 
 
 def run(notebook: str, variant: str, cache: str, inplace: bool = False) -> dict:
@@ -99,11 +104,21 @@ def run(notebook: str, variant: str, cache: str, inplace: bool = False) -> dict:
     path = ROOT / notebook
     fresh = nbformat.read(path, as_version=4)
     stored = {i: "\n".join(texts(c)) for i, c in enumerate(fresh.cells) if c.cell_type == "code"}
-    tolerances = {i: Tolerance.from_metadata(c.get("metadata", {})) for i, c in enumerate(fresh.cells)}
+    tolerances = {
+        i: Tolerance.from_metadata(c.get("metadata", {})) for i, c in enumerate(fresh.cells)
+    }
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    env.update(VARIANTS[variant], ADVLIB_CACHE=cache, ADVLIB_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1")
-    client = NotebookClient(fresh, timeout=600, kernel_name="python3", allow_errors=True, record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    env.update(
+        VARIANTS[variant], ADVLIB_CACHE=cache, ADVLIB_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1"
+    )
+    client = NotebookClient(
+        fresh,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=True,
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute(env=env)
     seconds = time.perf_counter() - start
@@ -113,46 +128,73 @@ def run(notebook: str, variant: str, cache: str, inplace: bool = False) -> dict:
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                errors.append({"cell": index, "error": f"{output['ename']}: {output['evalue']}"[:300]})
+                errors.append(
+                    {"cell": index, "error": f"{output['ename']}: {output['evalue']}"[:300]}
+                )
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 errors.append({"cell": index, "error": "stderr: " + output["text"][:300]})
         tolerance = tolerances[index]
-        cells.append({"cell": index, "stored": stored[index], "text": "\n".join(texts(cell)),
-                      "tolerance": None if tolerance is None else [tolerance.atol, tolerance.rtol]})
+        cells.append(
+            {
+                "cell": index,
+                "stored": stored[index],
+                "text": "\n".join(texts(cell)),
+                "tolerance": None if tolerance is None else [tolerance.atol, tolerance.rtol],
+            }
+        )
     if inplace and not errors:
         for cell in fresh.cells:  # no timestamps: a re-run that changes nothing leaves no diff
             cell.metadata.pop("execution", None)
         nbformat.write(fresh, path)
     asserts = sum("".join(c.source).count("assert ") for c in fresh.cells if c.cell_type == "code")
-    return {"notebook": notebook, "variant": variant, "seconds": seconds, "asserts": asserts,
-            "errors": errors, "cells": cells}
+    return {
+        "notebook": notebook,
+        "variant": variant,
+        "seconds": seconds,
+        "asserts": asserts,
+        "errors": errors,
+        "cells": cells,
+    }
 
 
 def claims_table(results: list[dict], variants: list[str]) -> str:
     """Markdown: per notebook, its assertions and the variants under which all held."""
-    lines = ["| notebook | assertions | variants passed | failed under |", "| --- | ---: | ---: | --- |"]
+    lines = [
+        "| notebook | assertions | variants passed | failed under |",
+        "| --- | ---: | ---: | --- |",
+    ]
     for notebook in dict.fromkeys(r["notebook"] for r in results):
         mine = [r for r in results if r["notebook"] == notebook]
         failed = [r["variant"] for r in mine if r["errors"]]
         name = Path(notebook).relative_to("book").with_suffix("").as_posix()
-        lines.append(f"| {name} | {mine[0]['asserts']} | {len(mine) - len(failed)} / {len(mine)} "
-                     f"| {', '.join(failed) or '-'} |")
+        lines.append(
+            f"| {name} | {mine[0]['asserts']} | {len(mine) - len(failed)} / {len(mine)} "
+            f"| {', '.join(failed) or '-'} |"
+        )
     return "\n".join(lines)
 
 
 def spread_table(results: list[dict]) -> str:
     """Per cell that prints numbers: the largest change over the variants, measured from
     the native run of this invocation when there is one, else from the stored outputs."""
-    lines = ["| notebook | cell | numbers | max abs change | max rel change | declared (atol, rtol) | text changed under |",
-             "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
-    native = {(r["notebook"], c["cell"]): c["text"] for r in results if r["variant"] == "native" for c in r["cells"]}
+    lines = [
+        "| notebook | cell | numbers | max abs change | max rel change | declared (atol, rtol) | text changed under |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    native = {
+        (r["notebook"], c["cell"]): c["text"]
+        for r in results
+        if r["variant"] == "native"
+        for c in r["cells"]
+    }
     by_cell: dict[tuple[str, int], list[tuple[str, dict]]] = {}
     for r in results:
         for cell in r["cells"]:
             key = (r["notebook"], cell["cell"])
             reference = native.get(key, cell["stored"])
-            by_cell.setdefault(key, []).append((r["variant"], {**changes(reference, cell["text"]),
-                                                               "tolerance": cell["tolerance"]}))
+            by_cell.setdefault(key, []).append(
+                (r["variant"], {**changes(reference, cell["text"]), "tolerance": cell["tolerance"]})
+            )
     for (notebook, index), entries in by_cell.items():
         if not entries[0][1]["numbers"]:
             continue
@@ -162,8 +204,10 @@ def spread_table(results: list[dict]) -> str:
         declared = entries[0][1]["tolerance"]
         if absolute == relative == 0 and not changed and declared is None:
             continue
-        lines.append(f"| {Path(notebook).stem} | {index} | {entries[0][1]['numbers']} | {absolute:.4g} "
-                     f"| {relative:.3g} | {declared or 'exact'} | {', '.join(changed) or '-'} |")
+        lines.append(
+            f"| {Path(notebook).stem} | {index} | {entries[0][1]['numbers']} | {absolute:.4g} "
+            f"| {relative:.3g} | {declared or 'exact'} | {', '.join(changed) or '-'} |"
+        )
     return "\n".join(lines)
 
 
@@ -188,21 +232,29 @@ def write_tolerances(results: list[dict], margin: float) -> list[str]:
     """Declare in each notebook, for every cell whose numbers moved under some variant
     (and whose text did not), the fitted tolerance and the measurement behind it; a cell
     whose numbers never moved is compared exactly. Returns the cells whose text changed."""
-    native = {(r["notebook"], c["cell"]): c["text"] for r in results
-              if r["variant"] == "native" and not r["errors"] for c in r["cells"]}
+    native = {
+        (r["notebook"], c["cell"]): c["text"]
+        for r in results
+        if r["variant"] == "native" and not r["errors"]
+        for c in r["cells"]
+    }
     variants = sorted({r["variant"] for r in results})
     pairs: dict[tuple[str, int], list[tuple[float, float]]] = {}
     changed = []
     for r in results:
         if (r["notebook"], r["cells"][0]["cell"]) not in native:
-            changed.append(f"{Path(r['notebook']).stem}: no successful native run, no tolerance written")
+            changed.append(
+                f"{Path(r['notebook']).stem}: no successful native run, no tolerance written"
+            )
             continue
         for cell in r["cells"]:
             key = (r["notebook"], cell["cell"])
             reference_text, reference = split_numbers(native[key])
             text, numbers = split_numbers(cell["text"])
             if text != reference_text or len(numbers) != len(reference):
-                changed.append(f"{Path(r['notebook']).stem} cell {cell['cell']} under {r['variant']}")
+                changed.append(
+                    f"{Path(r['notebook']).stem} cell {cell['cell']} under {r['variant']}"
+                )
                 continue
             pairs.setdefault(key, []).extend(zip(numbers, reference))
     for notebook in dict.fromkeys(notebook for notebook, _ in native):
@@ -215,9 +267,11 @@ def write_tolerances(results: list[dict], margin: float) -> list[str]:
                 continue
             atol, rtol = fitted_tolerance(moved, 1.0)
             cell.metadata["tolerance"] = {
-                "atol": round_up(margin * atol), "rtol": round_up(margin * rtol),
+                "atol": round_up(margin * atol),
+                "rtol": round_up(margin * rtol),
                 "measured": f"max change {atol:.3g} (numbers up to 1), relative {rtol:.3g} (larger ones) "
-                            f"over {len(variants)} variants ({', '.join(variants)}); declared {margin:g} times that"}
+                f"over {len(variants)} variants ({', '.join(variants)}); declared {margin:g} times that",
+            }
         nbformat.write(nb, path)
     return changed
 
@@ -225,23 +279,42 @@ def write_tolerances(results: list[dict], margin: float) -> list[str]:
 def report(result: dict) -> None:
     """One line per run: variant, time, notebook, and what failed."""
     failures = "; ".join(f"cell {e['cell']}: {e['error']}" for e in result["errors"])
-    print(f"{result['variant']:>8}  {result['seconds']:6.1f} s  {result['notebook']}  "
-          f"{'FAILED: ' + failures if failures else 'ok'}", flush=True)
+    print(
+        f"{result['variant']:>8}  {result['seconds']:6.1f} s  {result['notebook']}  "
+        f"{'FAILED: ' + failures if failures else 'ok'}",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--notebooks", nargs="+", default=None, help="paths relative to the repository root")
+    parser.add_argument(
+        "--notebooks", nargs="+", default=None, help="paths relative to the repository root"
+    )
     parser.add_argument("--workers", type=int, default=2, help="notebooks executed at once")
-    parser.add_argument("--spread", action="store_true", help="also print how far each cell's numbers moved")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="model cache to use and keep (default: a fresh one, deleted at the end)")
+    parser.add_argument(
+        "--spread", action="store_true", help="also print how far each cell's numbers moved"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="model cache to use and keep (default: a fresh one, deleted at the end)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every result to this file")
-    parser.add_argument("--write-tolerances", type=float, default=None, metavar="MARGIN",
-                        help="declare in each cell the measured spread times MARGIN (needs the native variant)")
-    parser.add_argument("--inplace", action="store_true",
-                        help="write the native run's executed notebooks back (the stored outputs)")
+    parser.add_argument(
+        "--write-tolerances",
+        type=float,
+        default=None,
+        metavar="MARGIN",
+        help="declare in each cell the measured spread times MARGIN (needs the native variant)",
+    )
+    parser.add_argument(
+        "--inplace",
+        action="store_true",
+        help="write the native run's executed notebooks back (the stored outputs)",
+    )
     args = parser.parse_args()
     chosen = args.notebooks or [p.relative_to(ROOT).as_posix() for p in notebooks()]
     start = time.perf_counter()
@@ -252,8 +325,11 @@ def main() -> None:
         for threads, workers in ((False, args.workers), (True, 1)):
             variants = [v for v in args.variants if ("ADVLIB_THREADS" in VARIANTS[v]) == threads]
             with ProcessPoolExecutor(workers) as pool:
-                jobs = [pool.submit(run, nb, variant, cache, args.inplace and variant == "native")
-                        for variant in variants for nb in chosen]
+                jobs = [
+                    pool.submit(run, nb, variant, cache, args.inplace and variant == "native")
+                    for variant in variants
+                    for nb in chosen
+                ]
                 for job in jobs:
                     results.append(job.result())
                     report(results[-1])
@@ -269,8 +345,10 @@ def main() -> None:
         changed = write_tolerances(results, args.write_tolerances)
         print("\ntolerances written; cells whose text changed (no tolerance can describe them):")
         print("\n".join(changed) or "none")
-    print(f"\n{len(results)} runs of {len(chosen)} notebooks under {len(args.variants)} variants "
-          f"in {elapsed:.0f} s with {args.workers} workers")
+    print(
+        f"\n{len(results)} runs of {len(chosen)} notebooks under {len(args.variants)} variants "
+        f"in {elapsed:.0f} s with {args.workers} workers"
+    )
     sys.exit(1 if any(r["errors"] for r in results) else 0)
 
 

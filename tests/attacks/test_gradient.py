@@ -18,16 +18,25 @@ from advlib.attacks import fgm, fgsm, minimal_perturbation, pgd
 from advlib.norms import dual_exponent, lp_norm
 
 ATTACKS = {
-    "fgsm": lambda m, x, y, eps, seed: fgsm(m, x, y, eps),
-    "fgm": lambda m, x, y, eps, seed: fgm(m, x, y, eps),
+    "fgsm": lambda m, x, y, eps, seed: fgsm(m, x, y, eps=eps),
+    "fgm": lambda m, x, y, eps, seed: fgm(m, x, y, eps=eps),
     "pgd-linf": lambda m, x, y, eps, seed: pgd(m, x, y, eps=eps, steps=3, seed=seed),
-    "pgd-l2": lambda m, x, y, eps, seed: pgd(m, x, y, eps=eps, norm="l2", steps=3, restarts=2, seed=seed),
+    "pgd-l2": lambda m, x, y, eps, seed: pgd(
+        m, x, y, eps=eps, norm="l2", steps=3, restarts=2, seed=seed
+    ),
     "pgd-l1": lambda m, x, y, eps, seed: pgd(m, x, y, eps=eps, norm="l1", steps=3, seed=seed),
-    "pgd-margin-targeted": lambda m, x, y, eps, seed: pgd(m, x, y, eps=eps, steps=3, loss="margin",
-                                                          targeted=True, seed=seed),
+    "pgd-margin-targeted": lambda m, x, y, eps, seed: pgd(
+        m, x, y, eps=eps, steps=3, loss="margin", targeted=True, seed=seed
+    ),
 }
-NORM_OF = {"fgsm": math.inf, "fgm": 2.0, "pgd-linf": math.inf, "pgd-l2": 2.0, "pgd-l1": 1.0,
-           "pgd-margin-targeted": math.inf}
+NORM_OF = {
+    "fgsm": math.inf,
+    "fgm": 2.0,
+    "pgd-linf": math.inf,
+    "pgd-l2": 2.0,
+    "pgd-l1": 1.0,
+    "pgd-margin-targeted": math.inf,
+}
 
 
 def random_model(kind: str, side: int, num_classes: int, seed: int) -> nn.Module:
@@ -40,9 +49,15 @@ def random_model(kind: str, side: int, num_classes: int, seed: int) -> nn.Module
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(sorted(ATTACKS)), kind=st.sampled_from(["linear", "mlp", "cnn"]),
-       n=st.integers(1, 6), side=st.integers(4, 9), num_classes=st.integers(2, 5),
-       eps=st.floats(0.0, 2.0), seed=st.integers(0, 1000))
+@given(
+    name=st.sampled_from(sorted(ATTACKS)),
+    kind=st.sampled_from(["linear", "mlp", "cnn"]),
+    n=st.integers(1, 6),
+    side=st.integers(4, 9),
+    num_classes=st.integers(2, 5),
+    eps=st.floats(0.0, 2.0),
+    seed=st.integers(0, 1000),
+)
 def test_every_attack_stays_in_the_ball_and_the_box(name, kind, n, side, num_classes, eps, seed):
     model = random_model(kind, side, num_classes, seed)
     generator = torch.Generator().manual_seed(seed)
@@ -82,8 +97,10 @@ def test_attacks_are_deterministic_for_a_seed(name, trained_cnn, batch):
 
 def test_random_starts_depend_on_the_seed(trained_cnn, batch):
     x, y = batch
-    assert not torch.equal(pgd(trained_cnn, x, y, eps=0.1, steps=1, seed=0),
-                           pgd(trained_cnn, x, y, eps=0.1, steps=1, seed=1))
+    assert not torch.equal(
+        pgd(trained_cnn, x, y, eps=0.1, steps=1, seed=0),
+        pgd(trained_cnn, x, y, eps=0.1, steps=1, seed=1),
+    )
 
 
 def linear_binary_model(d: int, seed: int) -> tuple[nn.Module, torch.Tensor]:
@@ -101,9 +118,11 @@ def test_fast_gradient_attacks_solve_the_linear_problem_exactly(attack, p, seed)
     """For f(x) = <θ, x> the largest decrease of the score over the ε-ball is ε‖θ‖_q."""
     d, eps = 30, 0.05
     model, theta = linear_binary_model(d, seed)
-    x = 0.25 + 0.5 * torch.rand(4, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    x = 0.25 + 0.5 * torch.rand(
+        4, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
     y = torch.ones(4, dtype=torch.long)  # box constraints inactive: x ± ε stays in [0, 1]
-    x_adv = attack(model, x, y, eps)
+    x_adv = attack(model, x, y, eps=eps)
     change = x @ theta - x_adv @ theta
     expected = eps * torch.linalg.vector_norm(theta, ord=dual_exponent(p))
     assert torch.allclose(change, expected.expand(4), rtol=1e-9)
@@ -117,15 +136,16 @@ def mean_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 def test_pgd_starting_with_an_fgsm_step_never_ends_below_fgsm(trained_cnn, batch):
     x, y = batch
     eps = 0.1
-    fgsm_loss = mean_loss(trained_cnn, fgsm(trained_cnn, x, y, eps), y)
-    pgd_loss = mean_loss(trained_cnn, pgd(trained_cnn, x, y, eps=eps, steps=10, step_size=eps,
-                                          random_start=False), y)
+    fgsm_loss = mean_loss(trained_cnn, fgsm(trained_cnn, x, y, eps=eps), y)
+    pgd_loss = mean_loss(
+        trained_cnn, pgd(trained_cnn, x, y, eps=eps, steps=10, step_size=eps, random_start=False), y
+    )
     assert torch.all(pgd_loss >= fgsm_loss - 1e-5)
 
 
 def test_pgd_with_default_settings_is_stronger_than_fgsm(trained_cnn, batch):
     x, y = batch
-    fgsm_loss = mean_loss(trained_cnn, fgsm(trained_cnn, x, y, 0.1), y).mean()
+    fgsm_loss = mean_loss(trained_cnn, fgsm(trained_cnn, x, y, eps=0.1), y).mean()
     pgd_loss = mean_loss(trained_cnn, pgd(trained_cnn, x, y, eps=0.1), y).mean()
     assert pgd_loss > fgsm_loss
 
@@ -180,7 +200,9 @@ def test_minimal_perturbation_reports_inf_when_nothing_is_found():
         model[-1].weight.zero_()
         model[-1].bias.copy_(torch.tensor([1.0, 0.0]))  # constant classifier: always class 0
     x = torch.rand(3, 1, 4, 4)
-    result = minimal_perturbation(model, x, torch.zeros(3, dtype=torch.long), norm="linf", search_steps=2, steps=2)
+    result = minimal_perturbation(
+        model, x, torch.zeros(3, dtype=torch.long), norm="linf", search_steps=2, steps=2
+    )
     assert torch.all(torch.isinf(result.radius))
     assert torch.equal(result.x_adv, x)
 
@@ -206,7 +228,9 @@ def test_bad_input_is_refused_with_a_value_error_naming_the_argument(bad, messag
     x, y = x[:4].clone(), y[:4].clone()
     model = models.small_cnn((1, 8, 8), 10, channels=4)
     kwargs = dict(eps=0.1, norm="linf", steps=2)
-    kwargs.update({k: v for k, v in bad.items() if k in ("eps", "norm", "steps", "restarts", "loss")})
+    kwargs.update(
+        {k: v for k, v in bad.items() if k in ("eps", "norm", "steps", "restarts", "loss")}
+    )
     if "x_shift" in bad:
         x = x + bad["x_shift"]
     if "x_nan" in bad:
@@ -219,9 +243,9 @@ def test_bad_input_is_refused_with_a_value_error_naming_the_argument(bad, messag
         pgd(model, x, y, **kwargs)
     if set(bad) <= {"eps", "x_shift", "x_nan", "y_short", "y_value"}:
         with pytest.raises(ValueError, match=message):
-            fgsm(model, x, y, kwargs["eps"])
+            fgsm(model, x, y, eps=kwargs["eps"])
         with pytest.raises(ValueError, match=message):
-            fgm(model, x, y, kwargs["eps"])
+            fgm(model, x, y, eps=kwargs["eps"])
 
 
 def test_an_attack_bound_with_partial_is_an_attack(trained_cnn, batch):
@@ -236,9 +260,10 @@ def test_keep_best_false_returns_the_last_iterate(trained_cnn, batch):
     eps = 0.1
     x_adv = pgd(trained_cnn, x, y, eps=eps, steps=1, step_size=1.25 * eps, keep_best=False, seed=3)
     generator = torch.Generator().manual_seed(3)
-    from advlib.attacks import input_gradient, uniform_in_ball
-    from advlib.norms import clip_to_box, project
-    start = clip_to_box(x, uniform_in_ball(x, torch.full((len(x),), eps), math.inf, generator))
+    from advlib.attacks import input_gradient
+    from advlib.norms import clip_to_box, project, uniform_in_ball
+
+    start = clip_to_box(x, uniform_in_ball(x, math.inf, eps, generator))
     step = start + 1.25 * eps * input_gradient(trained_cnn, x + start, y).sign()
     expected = x + clip_to_box(x, project(step, math.inf, eps))
     assert torch.allclose(x_adv, expected, atol=1e-6)

@@ -39,7 +39,9 @@ def test_the_contract_of_an_attack(trained_cnn, batch, norm):
     assert torch.equal(x, x_before) and defended.training and not defended[0].straight_through
     assert all(torch.equal(v, state[k]) for k, v in defended.state_dict().items())
     assert all(p.grad is None for p in defended.parameters())
-    assert torch.equal(x_adv, adaptive_pgd(defended, x, y, eps=eps, norm=norm, steps=3, eot=2, seed=3))
+    assert torch.equal(
+        x_adv, adaptive_pgd(defended, x, y, eps=eps, norm=norm, steps=3, eot=2, seed=3)
+    )
 
 
 def test_bpda_keeps_the_forward_pass_and_eot_averages(trained_cnn, batch):

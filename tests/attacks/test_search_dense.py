@@ -36,7 +36,9 @@ def test_exact_on_a_linear_model(norm):
     model = linear_2d(w, c)
     x = 0.3 + 0.4 * torch.rand(400, 2, generator=torch.Generator().manual_seed(0))
     y = predict(model, x)  # every point correctly classified
-    distance = (x @ torch.tensor(w) + c).abs() / torch.linalg.vector_norm(torch.tensor(w), dual_exponent(norm))
+    distance = (x @ torch.tensor(w) + c).abs() / torch.linalg.vector_norm(
+        torch.tensor(w), dual_exponent(norm)
+    )
     fooled = predict(model, dense_search(model, x, y, eps=eps, norm=norm, resolution=41)) != y
     clear = (distance - eps).abs() > 0.01 * eps
     assert clear.sum() > 350
@@ -74,18 +76,23 @@ def test_finds_at_least_what_pgd_finds_on_an_mlp():
         assert exact > 0 and exact >= by_pgd - 1 / 200
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(x=torch.rand(4, 3)), "x"),
-    (dict(x=torch.rand(4, 1, 2)), "x"),
-    (dict(resolution=1), "resolution"),
-    (dict(norm="l3"), "norm"),
-    (dict(eps=-0.1), "eps"),
-    (dict(eps=math.nan), "eps"),
-    (dict(y=torch.full((4,), 5)), "y"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(x=torch.rand(4, 3)), "x"),
+        (dict(x=torch.rand(4, 1, 2)), "x"),
+        (dict(resolution=1), "resolution"),
+        (dict(norm="l3"), "norm"),
+        (dict(eps=-0.1), "eps"),
+        (dict(eps=math.nan), "eps"),
+        (dict(y=torch.full((4,), 5)), "y"),
+    ],
+)
 def test_bad_input_is_refused(kwargs, word):
     model = models.mlp((2,), 2, hidden=4)
-    arguments = dict(x=torch.rand(4, 2), y=torch.zeros(4, dtype=torch.long), eps=0.1, norm="l2", resolution=5)
+    arguments = dict(
+        x=torch.rand(4, 2), y=torch.zeros(4, dtype=torch.long), eps=0.1, norm="l2", resolution=5
+    )
     arguments.update(kwargs)
     x, y = arguments.pop("x"), arguments.pop("y")
     with pytest.raises(ValueError, match=word):

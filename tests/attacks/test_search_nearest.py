@@ -24,7 +24,9 @@ def brute_force(model, x, y, pool, pool_y):
         wrong = model(pool).argmax(1) != pool_y
     radii = []
     for xi, yi in zip(x, y):
-        distances = [float((c - xi).norm()) for c, w, k in zip(pool, wrong, pool_y) if w and k == yi]
+        distances = [
+            float((c - xi).norm()) for c, w, k in zip(pool, wrong, pool_y) if w and k == yi
+        ]
         radii.append(min(distances, default=math.inf))
     return torch.tensor(radii)
 
@@ -36,8 +38,10 @@ def test_finds_the_nearest_misclassified_candidate_of_the_same_class():
     x = torch.rand(40, 2, generator=generator) * torch.tensor([0.5, 1.0])  # left half: g(x) = 0
     y = torch.zeros(40, dtype=torch.long)
     model = Threshold()
-    result = attacks.nearest_misclassified(model, x, y, pool, pool_y)
-    assert torch.allclose(result.radius.double(), brute_force(model, x, y, pool, pool_y).double(), atol=1e-5)
+    result = attacks.nearest_misclassified(model, x, y, pool, pool_y, norm="l2")
+    assert torch.allclose(
+        result.radius.double(), brute_force(model, x, y, pool, pool_y).double(), atol=1e-5
+    )
     assert (model(result.x_adv).argmax(1) != y).all()  # every found point is misclassified
     assert torch.allclose((result.x_adv - x).norm(dim=1), result.radius, atol=1e-5)
 
@@ -49,7 +53,7 @@ def test_no_candidate_gives_inf_and_misclassified_points_give_zero():
     x = torch.tensor([[0.2, 0.2], [0.8, 0.8], [0.7, 0.1]])
     y = torch.tensor([0, 1, 0])  # class 0 has no candidate; the third point is already wrong
     before = x.clone()
-    result = attacks.nearest_misclassified(model, x, y, pool, pool_y)
+    result = attacks.nearest_misclassified(model, x, y, pool, pool_y, norm="l2")
     assert torch.equal(x, before)
     assert math.isinf(float(result.radius[0])) and torch.equal(result.x_adv[0], x[0])
     assert float(result.radius[1]) == pytest.approx(float((pool[1] - x[1]).norm()))

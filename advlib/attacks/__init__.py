@@ -1,0 +1,52 @@
+r"""Attacks: approximate solvers of the bounded attack problem, by kind.
+
+- :mod:`advlib.attacks.gradient`: the objective, the input gradient, FGSM, FGM and PGD;
+- :mod:`advlib.attacks.search`: minimal perturbation (bisection), dense search (2D),
+  nearest misclassified point of a pool;
+- :mod:`advlib.attacks.adaptive`: BPDA and EOT surrogates, and PGD on them.
+
+Every attack bound to its budget is an :data:`~advlib.contracts.Attack`,
+``(model, x, y) -> x_adv``, and keeps one contract (tested in ``tests/attacks/``):
+
+- it returns a new tensor ``x_adv`` with ``‖x_adv − x‖_p ≤ ε`` and ``x_adv`` in [0, 1];
+- it never changes ``x``, the model's parameters, their ``.grad``, its buffers or its mode;
+- it is deterministic for a given ``seed`` and works under ``torch.no_grad``;
+- bad input raises a ``ValueError`` naming the argument.
+"""
+
+from advlib.attacks.adaptive import adaptive_pgd, bpda
+from advlib.attacks.gradient import (
+    attack_objective,
+    fast_gradient,
+    fgm,
+    fgsm,
+    input_gradient,
+    is_success,
+    pgd,
+)
+from advlib.attacks.search import (
+    MinimalPerturbation,
+    dense_search,
+    minimal_perturbation,
+    nearest_misclassified,
+)
+from advlib.contracts import Attack, AttackAt, at_budget
+
+__all__ = [
+    "Attack",
+    "AttackAt",
+    "MinimalPerturbation",
+    "adaptive_pgd",
+    "at_budget",
+    "attack_objective",
+    "bpda",
+    "dense_search",
+    "fast_gradient",
+    "fgm",
+    "fgsm",
+    "input_gradient",
+    "is_success",
+    "minimal_perturbation",
+    "nearest_misclassified",
+    "pgd",
+]

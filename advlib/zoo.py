@@ -1,0 +1,90 @@
+r"""The book's canonical trained models, by name.
+
+Each function builds a model, trains it with :func:`advlib.train.fit` (so it comes from the
+model cache when it was trained before) and returns it in eval mode. The data are the
+book's own splits for the same seed, so a chapter that loads ``data.digits(seed=SEED)``
+and calls ``zoo.digits_cnn(seed=SEED)`` evaluates the model on its own test set.
+
+========================  ===============================================================
+``digits_cnn()``          small CNN on 8×8 digits, 20 epochs of standard training
+``digits_cnn(robust=True)``  the same CNN, 10 epochs of PGD-5 training at L∞ ε = 0.1
+``digits_mlp()``          MLP (128 hidden units, 2 layers) on 8×8 digits, 20 epochs
+``moons_mlp()``           MLP (64 hidden units) on two moons, 100 epochs
+========================  ===============================================================
+
+``seed=None`` means the book's seed (:func:`advlib.book_seed`, ``$ADVLIB_SEED`` or 0).
+
+>>> cnn = zoo.digits_cnn(robust=True, seed=SEED)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+
+from torch import nn
+
+from advlib import book_seed, data, models, train
+from advlib.attacks.gradient import pgd
+from advlib.contracts import Attack
+
+#: The optimiser settings of every model of the zoo.
+TRAINING = {"lr": 1e-2, "batch_size": 64}
+#: Standard and adversarial training epochs of the digits CNN.
+STANDARD_EPOCHS, ROBUST_EPOCHS = 20, 10
+#: The budget and steps of the robust CNN's PGD training (L∞).
+ROBUST_EPS, ROBUST_STEPS = 0.1, 5
+
+
+def robust_training_attack(seed: int) -> Attack:
+    """The attack the robust digits CNN is trained against: PGD-5 at L∞ ε = 0.1."""
+    return functools.partial(pgd, eps=ROBUST_EPS, steps=ROBUST_STEPS, seed=seed)
+
+
+def digits_cnn(
+    robust: bool = False,
+    *,
+    attack: Attack | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+) -> nn.Module:
+    """The small CNN (:func:`advlib.models.small_cnn`) trained on the 8×8 digits.
+
+    Args:
+        robust: adversarially trained against :func:`robust_training_attack`.
+        attack: another training attack (adversarial training against it); not with
+            ``robust``.
+        epochs: default 20 for standard training, 10 for adversarial training.
+        seed: the split's, the initial weights' and the training's seed.
+    """
+    if robust and attack is not None:
+        raise ValueError("give either robust=True or an attack, not both")
+    seed = book_seed() if seed is None else seed
+    if robust:
+        attack = robust_training_attack(seed)
+    if epochs is None:
+        epochs = STANDARD_EPOCHS if attack is None else ROBUST_EPOCHS
+    digits = data.digits(size=8, seed=seed)
+    model = models.small_cnn((1, 8, 8), 10, seed=seed)
+    train.fit(
+        model, digits.X_train, digits.y_train, epochs=epochs, seed=seed, attack=attack, **TRAINING
+    )
+    return model
+
+
+def digits_mlp(*, seed: int | None = None) -> nn.Module:
+    """An MLP with two hidden layers of 128 units, 20 epochs on the 8×8 digits."""
+    seed = book_seed() if seed is None else seed
+    digits = data.digits(size=8, seed=seed)
+    model = models.mlp((1, 8, 8), 10, hidden=128, seed=seed)
+    train.fit(model, digits.X_train, digits.y_train, epochs=STANDARD_EPOCHS, seed=seed, **TRAINING)
+    return model
+
+
+def moons_mlp(*, n: int = 400, noise: float = 0.1, seed: int | None = None) -> nn.Module:
+    """An MLP with two hidden layers of 64 units, 100 epochs on ``data.two_moons(n, noise,
+    seed)`` (the test points of the chapters are ``two_moons(..., seed=seed + 1)``)."""
+    seed = book_seed() if seed is None else seed
+    X, y = data.two_moons(n, noise=noise, seed=seed)
+    model = models.mlp((2,), 2, hidden=64, seed=seed)
+    train.fit(model, X, y, epochs=100, seed=seed, **TRAINING)
+    return model
