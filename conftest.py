@@ -32,9 +32,9 @@ import pytest
 # inherit this environment when nbval starts them: their outputs must stay byte-stable.
 os.environ["ADVLIB_PROGRESS"] = "0"
 
-pytest_plugins = ["pytester"]  # tests/test_tolerance.py runs nbval on small notebooks
+from advlib.tolerance import Tolerance, accept_within_tolerance  # noqa: E402 (after the environment)
 
-from advlib.tolerance import Tolerance, accept_within_tolerance
+pytest_plugins = ["pytester"]  # tests/test_tolerance.py runs nbval on small notebooks
 
 try:
     from nbval.plugin import IPyNbCell, IPyNbFile

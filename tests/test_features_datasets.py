@@ -50,9 +50,10 @@ def test_matching_moves_at_most_steps_times_step_size_and_leaves_the_model_alone
     )
     x_r = features.match_representation(model, x, start, steps=5, step_size=0.1)
     assert (norms.lp_norm(x_r - start, 2) <= 0.5 + 1e-5).all()
-    gap = lambda z: (features.representation(model, z) - features.representation(model, x)).norm(
-        dim=1
-    )
+
+    def gap(z):
+        return (features.representation(model, z) - features.representation(model, x)).norm(dim=1)
+
     assert (gap(x_r) < gap(start)).all()
     assert not model.training and all(p.grad is None for p in model.parameters())
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
