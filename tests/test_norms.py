@@ -9,7 +9,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advlib.norms import as_p, clip_to_box, dual_exponent, lp_norm, project, steepest_direction
+from advlib.norms import (
+    as_p,
+    box_diameter,
+    clip_to_box,
+    dual_exponent,
+    lp_norm,
+    project,
+    steepest_direction,
+    steepest_value,
+    uniform_in_ball,
+)
 
 P_VALUES = [1.0, 2.0, math.inf]
 
@@ -111,3 +121,49 @@ def test_clip_to_box_keeps_x_plus_delta_in_the_box_and_never_grows_the_norm():
     assert torch.all((x + clipped >= 0) & (x + clipped <= 1))
     for p in P_VALUES:
         assert torch.all(lp_norm(clipped, p) <= lp_norm(delta, p) + 1e-6)
+
+
+def test_a_bool_is_not_a_norm():
+    with pytest.raises(ValueError, match="norm"):
+        as_p(True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), p=st.sampled_from([1.0, 2.0, math.inf]), eps=st.floats(0, 3))
+def test_steepest_value_is_the_inner_product_at_the_steepest_direction(seed, p, eps):
+    g = torch.randn(5, 1, 3, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    attained = (g * eps * steepest_direction(g, p)).flatten(1).sum(dim=1)
+    assert torch.allclose(steepest_value(g, p, eps), attained, rtol=1e-9, atol=1e-12)
+    assert torch.allclose(steepest_value(g, p, eps), eps * lp_norm(g, dual_exponent(p)))
+
+
+@pytest.mark.parametrize("p, expected", [("linf", 1.0), ("l2", 8.0), ("l1", 64.0)])
+def test_box_diameter_is_the_distance_between_opposite_corners(p, expected):
+    assert box_diameter(64, p) == expected
+    assert float(lp_norm(torch.ones(1, 64) - torch.zeros(1, 64), p)) == pytest.approx(expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), p=st.sampled_from([1.0, 2.0, math.inf]), eps=st.floats(0, 2))
+def test_uniform_in_ball_stays_in_the_ball_and_is_reproducible(seed, p, eps):
+    x = torch.rand(50, 1, 4, 4)
+    first = uniform_in_ball(x, p, eps, torch.Generator().manual_seed(seed))
+    again = uniform_in_ball(x, p, eps, torch.Generator().manual_seed(seed))
+    assert first.shape == x.shape and torch.equal(first, again)
+    assert torch.isfinite(first).all() and (lp_norm(first, p) <= eps * (1 + 1e-5) + 1e-7).all()
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, math.inf])
+def test_uniform_in_ball_fills_the_ball_as_a_uniform_law_does(p):
+    # For a uniform law on the d-ball, P(||eta|| <= r * eps) = r**d; with d = 2, r = 1/2: 1/4.
+    x = torch.zeros(40_000, 2)
+    radius = lp_norm(uniform_in_ball(x, p, 1.0, torch.Generator().manual_seed(0)), p)
+    assert float((radius <= 0.5).float().mean()) == pytest.approx(0.25, abs=0.01)
+
+
+def test_uniform_in_ball_takes_one_radius_per_sample():
+    x = torch.zeros(3, 4)
+    eta = uniform_in_ball(x, "l2", torch.tensor([0.0, 1.0, 2.0]), torch.Generator().manual_seed(1))
+    assert (
+        float(lp_norm(eta, 2)[0]) == 0.0 and (lp_norm(eta, 2)[1:] <= torch.tensor([1.0, 2.0])).all()
+    )
