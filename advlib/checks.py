@@ -130,7 +130,7 @@ def sanity_checks(
         model: the model evaluated, on [0, 1] inputs.
         x, y: evaluation points (N, ...) and labels (N,); a few hundred are enough.
         attack_at: the attack at each budget, e.g. ``at_budget(pgd, steps=20)``; for the
-            steps check it must accept a ``steps=`` override, as :func:`at_budget`'s do.
+            steps check it must accept a ``steps=`` override, as :func:`~advlib.contracts.at_budget`'s do.
         eps: the budget of the evaluation. norm: its norm (the attacks' own, for D and
             the random noise).
         steps: step counts compared (increasing), or None to skip that check (e.g. FGSM).

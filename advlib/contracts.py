@@ -18,12 +18,12 @@ from typing import Callable
 import torch
 from torch import nn
 
+#: An attack bound to its budget, called as ``attack(model, x, y)`` to return ``x_adv``.
 Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
-"""An attack bound to its budget: ``attack(model, x, y)`` returns ``x_adv``."""
 
+#: A family of attacks indexed by the budget; ``attack_at(eps)`` returns an ``Attack``, and
+#: those made by :func:`at_budget` also take keyword overrides (``attack_at(eps, steps=5)``).
 AttackAt = Callable[..., Attack]
-"""A family of attacks indexed by the budget: ``attack_at(eps)`` returns an :data:`Attack`.
-Those made by :func:`at_budget` also take keyword overrides: ``attack_at(eps, steps=5)``."""
 
 #: Floating-point types attacks and metrics compute in; float16 and bfloat16 are refused
 #: (their rounding can push a projected point out of the ε-ball).

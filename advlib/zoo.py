@@ -5,12 +5,10 @@ model cache when it was trained before) and returns it in eval mode. The data ar
 book's own splits for the same seed, so a chapter that loads ``data.digits(seed=SEED)``
 and calls ``zoo.digits_cnn(seed=SEED)`` evaluates the model on its own test set.
 
-========================  ===============================================================
-``digits_cnn()``          small CNN on 8×8 digits, 20 epochs of standard training
-``digits_cnn(robust=True)``  the same CNN, 10 epochs of PGD-5 training at L∞ ε = 0.1
-``digits_mlp()``          MLP (128 hidden units, 2 layers) on 8×8 digits, 20 epochs
-``moons_mlp()``           MLP (64 hidden units) on two moons, 100 epochs
-========================  ===============================================================
+- ``digits_cnn()``: the small CNN on 8×8 digits, 20 epochs of standard training;
+- ``digits_cnn(robust=True)``: the same CNN, 10 epochs of PGD-5 training at L∞ ε = 0.1;
+- ``digits_mlp()``: an MLP (two layers of 128 hidden units) on 8×8 digits, 20 epochs;
+- ``moons_mlp()``: an MLP (two layers of 64 hidden units) on two moons, 100 epochs.
 
 ``seed=None`` means the book's seed (:func:`advlib.book_seed`, ``$ADVLIB_SEED`` or 0).
 

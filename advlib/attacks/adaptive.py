@@ -68,7 +68,7 @@ def adaptive_pgd(
     seed: int = 0,
     **pgd_options,
 ) -> torch.Tensor:
-    r"""An adaptive attack ("Attack B" of the book): :func:`pgd` run on :func:`bpda` of the
+    r"""An adaptive attack ("Attack B" of the book): :func:`~advlib.attacks.pgd` run on :func:`~advlib.attacks.bpda` of the
     model, so that the gradient steps go through the defence's non-differentiable or
     random layers instead of stopping at them (Athalye, Carlini & Wagner, 2018).
 
@@ -82,10 +82,10 @@ def adaptive_pgd(
     global random state is left as it was.
 
     Args:
-        model, x, y, eps: as in :func:`pgd`.
+        model, x, y, eps: as in :func:`~advlib.attacks.pgd`.
         eot: draws averaged per gradient for a randomised defence.
         seed: seed of the random starts and of the defence's noise.
-        **pgd_options: passed to :func:`pgd` (``norm``, ``steps``, ``restarts``, ``loss`` ...).
+        **pgd_options: passed to :func:`~advlib.attacks.pgd` (``norm``, ``steps``, ``restarts``, ``loss`` ...).
 
     >>> x_adv = adaptive_pgd(models.quantized(cnn), x, y, eps=0.1, steps=40)  # doctest: +SKIP
     """

@@ -128,7 +128,7 @@ def fgsm(
     Args:
         model: maps (N, ...) inputs in [0, 1] to (N, K) logits.
         x: inputs, shape (N, ...). y: true labels (or targets), shape (N,).
-        eps: L∞ budget, a number or one per sample. loss, targeted: as in :func:`pgd`.
+        eps: L∞ budget, a number or one per sample. loss, targeted: as in :func:`~advlib.attacks.pgd`.
 
     >>> x_adv = fgsm(model, x, y, eps=0.1)  # doctest: +SKIP
     """

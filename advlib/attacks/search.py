@@ -1,9 +1,9 @@
 r"""Search attacks: budgets found by bisection, exhaustive grids, and nearest neighbours.
 
-- :func:`minimal_perturbation` estimates the robustness radius (the talk's eq. (1)) by a
+- :func:`~advlib.attacks.minimal_perturbation` estimates the robustness radius (the talk's eq. (1)) by a
   bisection on ε over :func:`~advlib.attacks.pgd`: an upper bound on the true radius;
-- :func:`dense_search` solves the bounded attack by brute force in two dimensions;
-- :func:`nearest_misclassified` searches a finite pool of real points (on-manifold).
+- :func:`~advlib.attacks.dense_search` solves the bounded attack by brute force in two dimensions;
+- :func:`~advlib.attacks.nearest_misclassified` searches a finite pool of real points (on-manifold).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from advlib.progress import bar
 
 
 class MinimalPerturbation(NamedTuple):
-    """Result of :func:`minimal_perturbation`: the adversarial inputs and, per sample, the
+    """Result of :func:`~advlib.attacks.minimal_perturbation`: the adversarial inputs and, per sample, the
     norm of the perturbation found (``inf`` where none was found, 0 where x is already
     misclassified)."""
 
@@ -64,7 +64,7 @@ def minimal_perturbation(
         eps_max: the largest budget tried; default the diameter of the box [0, 1]^d in
             that norm (1 for L∞, √d for L2, d for L1).
         search_steps: number of bisection steps.
-        steps, restarts, random_start, seed: passed to :func:`pgd` (margin loss, which is
+        steps, restarts, random_start, seed: passed to :func:`~advlib.attacks.pgd` (margin loss, which is
             positive exactly at success).
 
     Returns:
@@ -231,7 +231,7 @@ def nearest_misclassified(
     with many points and no noise), this is an *on-manifold* adversarial example in the
     sense of Stutz, Hein & Schiele (2019): a real input of class k, near x, that the model
     gets wrong, i.e. a test error. Its radius can only be compared with the one of an
-    unrestricted attack (:func:`minimal_perturbation`), which may leave the manifold.
+    unrestricted attack (:func:`~advlib.attacks.minimal_perturbation`), which may leave the manifold.
 
     Args:
         model: maps (N, ...) inputs to (N, K) logits.
