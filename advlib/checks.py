@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from advlib.attacks.gradient import input_gradient
-from advlib.contracts import AttackAt, check_inputs, check_positive_int
+from advlib.contracts import AttackAt, check_gradients_possible, check_inputs, check_positive_int
 from advlib.metrics import predict, robust_errors
 from advlib.norms import as_p, box_diameter, clip_to_box, lp_norm, uniform_in_ball
 
@@ -73,8 +73,8 @@ def _random_noise_accuracy(
 ) -> float:
     """Robust accuracy against random noise: a point counts as broken if any of ``draws``
     uniform draws in its ε-ball (clipped to the box) is misclassified."""
-    generator = torch.Generator().manual_seed(seed)
-    eps_t = torch.full((x.shape[0],), float(eps), dtype=x.dtype)
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    eps_t = torch.full((x.shape[0],), float(eps), dtype=x.dtype, device=x.device)
     robust = predict(model, x) == y
     for _ in range(draws):
         x_noisy = x + clip_to_box(x, uniform_in_ball(x, p, eps_t, generator))
@@ -150,6 +150,7 @@ def sanity_checks(
     check_inputs(x, y, eps)
     for n in steps or ():
         check_positive_int(n, "steps")
+    check_gradients_possible("sanity_checks")
     p = as_p(norm)
     diameter = box_diameter(x[0].numel(), p)
 

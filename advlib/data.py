@@ -277,3 +277,77 @@ def manifold_parts(data: Manifold, x: torch.Tensor, delta: torch.Tensor) -> Mani
     inside = delta @ Q
     along_radius = (inside * u_hat).sum(dim=1, keepdim=True) * u_hat
     return ManifoldParts((inside - along_radius) @ Q.T, along_radius @ Q.T, delta - inside @ Q.T)
+
+
+def two_classes(
+    X: torch.Tensor, y: torch.Tensor, negative: int, positive: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The samples of two classes as a binary problem: label 0 for ``negative``, 1 for
+    ``positive``, every other class dropped (the order of the samples is kept).
+
+    A binary classifier with one score :math:`f = f_1 - f_0` is the setting in which a
+    linear model's worst perturbation has a closed form.
+
+    Args:
+        X: inputs, shape (N, ...). y: labels, shape (N,).
+        negative, positive: the two classes kept, different.
+
+    Returns:
+        ``(X_pair, y_pair)``, of shapes (M, ...) and (M,), ``y_pair`` in {0, 1} (long).
+
+    >>> X38, y38 = two_classes(digits.X_train, digits.y_train, negative=3, positive=8)  # doctest: +SKIP
+    """
+    if negative == positive:
+        raise ValueError(f"negative and positive must differ, got {negative} twice")
+    keep = (y == negative) | (y == positive)
+    return X[keep], (y[keep] == positive).long()
+
+
+def manifold_split(
+    n_train: int, n_test: int, *, noise: float = 0.0, seed: int = 0, **shape
+) -> tuple[Manifold, Manifold]:
+    r"""A training and a test set on the same manifold (:func:`manifold` with the same
+    ``shape`` options: ``m``, ``d``, ``radii``, ``basis_seed``): ``n_train`` points with Gaussian ``noise`` from ``seed``, and ``n_test``
+    points exactly on the manifold (noise 0) from ``seed + 1``.
+
+    >>> train_set, test_set = manifold_split(200, 200, d=16, noise=0.005, seed=0)
+    >>> train_set.X.shape, test_set.X.shape
+    (torch.Size([200, 16]), torch.Size([200, 16]))
+    """
+    train_set = manifold(n_train, noise=noise, seed=seed, **shape)
+    return train_set, manifold(n_test, noise=0.0, seed=seed + 1, **shape)
+
+
+def manifold_energy_shares(
+    data: Manifold, x: torch.Tensor, delta: torch.Tensor
+) -> dict[str, float]:
+    r"""The mean share of each perturbation's squared norm in its three parts
+    (:func:`manifold_parts`): tangent, radial and orthogonal,
+
+    .. math:: \frac{1}{N} \sum_i \frac{\|\delta_{P,i}\|_2^2}{\|\delta_i\|_2^2}
+              \qquad (P = T, R, \perp),
+
+    three numbers that sum to 1 (the parts are orthogonal). A random direction puts
+    :math:`m/d` of its squared norm along the manifold and :math:`1/d` along the radius.
+
+    Args:
+        data: the manifold of the points.
+        x: points, shape (N, d).
+        delta: non-zero perturbations, shape (N, d).
+
+    Returns:
+        ``{"tangent": ..., "radial": ..., "orthogonal": ...}``.
+
+    >>> test = manifold(100, d=8)
+    >>> shares = manifold_energy_shares(test, test.X, torch.randn(100, 8))
+    >>> round(sum(shares.values()), 6)
+    1.0
+    """
+    energy = delta.norm(dim=1) ** 2
+    if not (energy > 0).all():
+        raise ValueError("every perturbation in delta must be non-zero")
+    parts = manifold_parts(data, x, delta)
+    return {
+        name: float((part.norm(dim=1) ** 2 / energy).mean())
+        for name, part in parts._asdict().items()
+    }

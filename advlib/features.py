@@ -99,8 +99,8 @@ def relabelled_adversarial(
     y: torch.Tensor,
     *,
     targets: str = "det",
-    eps: float = 1.0,
-    norm: str | float = "l2",
+    eps: float,
+    norm: str | float,
     steps: int = 20,
     batch_size: int = 512,
     seed: int = 0,
@@ -123,7 +123,8 @@ def relabelled_adversarial(
         model: the standard model whose features are planted, (N, ...) → (N, K) logits.
         X: images in [0, 1], shape (N, ...). y: their labels, shape (N,).
         targets: ``"det"`` or ``"rand"``.
-        eps, norm, steps: the targeted PGD's budget, norm and number of steps.
+        eps, norm: the targeted PGD's budget and its norm (required: Ilyas et al. use L2).
+        steps: its number of steps.
         batch_size: images attacked at once (memory only; the result does not depend on it
             except through the random starts, which are drawn per batch from ``seed``).
         seed: seed of the random targets and of the attack's random starts.
@@ -131,7 +132,7 @@ def relabelled_adversarial(
     Returns:
         ``(X_adv, t)``: the new images and their new labels.
 
-    >>> X_det, t_det = relabelled_adversarial(cnn, d.X_train, d.y_train, targets="det", eps=1.0)  # doctest: +SKIP
+    >>> X_det, t_det = relabelled_adversarial(cnn, d.X_train, d.y_train, targets="det", eps=1.0, norm="l2")  # doctest: +SKIP
     """
     check_inputs(X, y, eps)
     check_positive_int(steps, "steps")

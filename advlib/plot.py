@@ -304,3 +304,47 @@ def adversarial_grid(
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def non_robust_balls(
+    ax: Axes,
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    errors: torch.Tensor | np.ndarray,
+    *,
+    eps: float,
+    norm: str | float = "linf",
+    n_show: int | None = None,
+) -> Axes:
+    r"""The 2D picture of the robust risk: the decision regions of a 2D classifier, the first
+    ``n_show`` points with their ε-balls, black where the point is a robust error and grey
+    elsewhere, and a title with :math:`\mathcal{R}_{rob}`, the share of robust errors over
+    *all* points (not only those shown).
+
+    ``errors`` is the robust error indicator of each point,
+    :math:`\max_{\|\eta\|_p \le \varepsilon} \mathbb{1}[g(x + \eta) \ne k]`, e.g. from
+    :func:`advlib.metrics.robust_errors` after :func:`advlib.attacks.dense_search` (which
+    makes it exact in the plane).
+
+    Args:
+        ax: where to draw. model: a 2D classifier. X: points (N, 2). y: labels (N,).
+        errors: N booleans, True where the ball of the point holds a misclassified point.
+        eps: radius of the balls. norm: their norm (a square for L∞, a disc for L2).
+        n_show: draw only the first ``n_show`` points (default: all).
+
+    >>> x_adv = dense_search(model, X, y, eps=0.06, norm="l2")  # doctest: +SKIP
+    >>> non_robust_balls(ax, model, X, y, predict(model, x_adv) != y, eps=0.06, norm="l2")  # doctest: +SKIP
+    """
+    errors = torch.as_tensor(np.asarray(errors), dtype=torch.bool)
+    if errors.shape != (len(X),):
+        raise ValueError(
+            f"errors must hold one flag per point, shape ({len(X)},), got {tuple(errors.shape)}"
+        )
+    shown = len(X) if n_show is None else n_show
+    colors = ["black" if flag else "0.7" for flag in errors[:shown].tolist()]
+    decision_boundary(ax, model, X[:shown], y[:shown], eps=eps, norm=norm, ball_colors=colors)
+    name = {1.0: "$L_1$ diamonds", 2.0: "$L_2$ discs", math.inf: "$L_\\infty$ squares"}[as_p(norm)]
+    risk = float(errors.float().mean())
+    ax.set_title(f"{name}, ε = {eps:.2f}: $\\mathcal{{R}}_{{rob}}$ = {risk:.1%}")
+    return ax

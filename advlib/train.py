@@ -35,16 +35,28 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlib import seeded
-from advlib.contracts import Attack, check_inputs
+from advlib.contracts import (
+    Attack,
+    check_classes,
+    check_gradients_possible,
+    check_inputs,
+    check_positive_int,
+)
+from advlib.models import evaluated
 from advlib.progress import bar
+
+#: Age in seconds beyond which a ``*.tmp`` file of the cache is an orphan (left by a killed
+#: process) and is removed when the cache is next written; a write takes well under a second.
+ORPHAN_AGE = 600.0
 
 
 def cache_dir() -> Path:
-    """Where trained models are cached: ``$ADVLIB_CACHE``, else ``.advlib_cache`` in the
+    """Where trained models are cached: ``$ADVLIB_CACHE`` (``~`` expanded, made absolute,
+    so that a kernel changing folder keeps the same cache), else ``.advlib_cache`` in the
     current project (the folder holding ``pyproject.toml`` above the working directory),
     else ``~/.cache/advlib``."""
     if os.environ.get("ADVLIB_CACHE"):
-        return Path(os.environ["ADVLIB_CACHE"])
+        return Path(os.environ["ADVLIB_CACHE"]).expanduser().resolve()
     for folder in [Path.cwd(), *Path.cwd().parents]:
         if (folder / "pyproject.toml").exists() and (folder / "advlib").is_dir():
             return folder / ".advlib_cache"
@@ -150,9 +162,9 @@ def _load_cached(path: Path, key: str, model: nn.Module, epochs: int) -> list[di
     """The cached history after loading the cached weights into ``model``, or None when the
     file is missing, unreadable, corrupt or belongs to another key. Everything is checked
     before the weights are loaded, so a rejected file leaves ``model`` untouched."""
-    if not path.exists():
-        return None
-    try:
+    try:  # an unreadable folder is a missing file
+        if not path.exists():
+            return None
         saved = torch.load(path, weights_only=True)
         state, expected, history = saved["state_dict"], model.state_dict(), saved["history"]
     except Exception:  # a corrupt or foreign file is never trusted: recompute
@@ -174,18 +186,66 @@ def _load_cached(path: Path, key: str, model: nn.Module, epochs: int) -> list[di
     return list(history)
 
 
+def _current_umask() -> int:
+    """The process's umask (read by setting it, then setting it back)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def _remove_orphans(folder: Path, age: float = ORPHAN_AGE) -> None:
+    """Delete the temporary files of :func:`_save_atomically` older than ``age`` seconds:
+    a process killed while writing leaves one behind. A file another process removes
+    first, or cannot be removed, is left alone."""
+    oldest = time.time() - age
+    for orphan in folder.glob("tmp*.tmp"):
+        try:
+            if orphan.stat().st_mtime < oldest:
+                orphan.unlink()
+        except OSError:
+            pass
+
+
 def _save_atomically(path: Path, payload: dict) -> None:
     """Write to a temporary file in the same folder, then rename: readers see either the
-    old file or the complete new one, never half of it."""
+    old file or the complete new one, never half of it. The file is readable as the umask
+    allows (mode ``0o666 & ~umask``, not the 0o600 of ``mkstemp``), and orphan temporary
+    files are removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             torch.save(payload, stream)
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _save_or_warn(path: Path, payload: dict) -> None:
+    """:func:`_save_atomically`, with a warning instead of an error when the cache cannot
+    be written (a read-only folder, a full disk): the cache only saves time."""
+    try:
+        _save_atomically(path, payload)
+    except OSError as error:
+        warnings.warn(
+            f"the model is trained but could not be cached in {path.parent} ({error}); "
+            "set ADVLIB_CACHE to a writable folder to cache it",
+            stacklevel=3,
+        )
+
+
+def check_model_classes(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse labels outside the model's classes 0..K-1 (cross-entropy would silently skip
+    a label of -100), K read off one forward pass of ``X[:1]`` in eval mode without
+    gradients: no buffer changes, and torch's random state is restored after it (a
+    randomised model draws noise even in eval mode)."""
+    devices = [X.device] if X.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), evaluated(model):
+        logits = model(X[:1])
+    check_classes(logits, y)
 
 
 def train_epochs(
@@ -218,7 +278,7 @@ def train_epochs(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = []
     model.train()
-    with seeded(seed):  # the caller's random state is restored after
+    with seeded(seed), torch.enable_grad():  # the caller's random state is restored after
         for _ in bar(
             range(epochs), desc="training", unit="epoch"
         ):  # silent under tests, see advlib.progress
@@ -279,7 +339,8 @@ def fit(
     initial weights, data and settings, by the same advlib source on the same torch, CPU
     kernels and thread count, is loaded from :func:`cache_dir` instead of being retrained;
     the file is written atomically and loaded with ``weights_only=True``, and a corrupt or
-    foreign file is ignored and overwritten. An attack that :func:`describe_attack`
+    foreign file is ignored and overwritten; a cache that cannot be written gives a
+    warning, and the trained model. An attack that :func:`describe_attack`
     cannot describe (a lambda, a notebook's function) is trained without the cache, with
     a warning.
 
@@ -295,14 +356,19 @@ def fit(
         The per-epoch history (list of dicts with ``loss``, ``accuracy``, ``seconds``); for
         a cached model, the history recorded when it was trained.
 
+    Raises:
+        ValueError: for labels outside the model's classes (:func:`check_model_classes`),
+            and under ``torch.inference_mode``; under ``torch.no_grad`` it trains.
+
     >>> history = fit(model, data.X_train, data.y_train, epochs=10)  # doctest: +SKIP
     """
     check_inputs(X, y)
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value}")
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
+    check_gradients_possible("fit")
+    check_model_classes(model, X, y)
     train = functools.partial(
         train_epochs,
         model,
@@ -340,7 +406,7 @@ def fit(
         model.eval()
         return history
     history = train()
-    _save_atomically(path, {"key": key, "state_dict": model.state_dict(), "history": history})
+    _save_or_warn(path, {"key": key, "state_dict": model.state_dict(), "history": history})
     return history
 
 

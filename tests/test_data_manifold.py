@@ -89,3 +89,39 @@ def test_parts_refuse_mismatched_shapes():
     man = data.manifold(10, m=1, d=4)
     with pytest.raises(ValueError, match="delta"):
         data.manifold_parts(man, man.X, torch.zeros(10, 3))
+
+
+def test_manifold_split_shares_the_manifold_and_keeps_the_test_set_on_it():
+    train_set, test_set = data.manifold_split(60, 40, m=2, d=12, noise=0.01, seed=5, basis_seed=2)
+    expected = data.manifold(60, m=2, d=12, noise=0.01, seed=5, basis_seed=2)
+    assert torch.equal(train_set.X, expected.X) and torch.equal(train_set.y, expected.y)
+    assert torch.equal(test_set.X, data.manifold(40, m=2, d=12, seed=6, basis_seed=2).X)
+    assert torch.equal(train_set.basis, test_set.basis)
+    offset = test_set.X - test_set.center
+    assert torch.allclose(offset.norm(dim=1), test_set.radii[test_set.y], atol=1e-5)
+
+
+def test_energy_shares_of_pure_and_random_perturbations():
+    man = data.manifold(200, m=1, d=64, seed=0)
+    offset = man.X - man.center
+    radial = 0.01 * offset / offset.norm(dim=1, keepdim=True)
+    shares = data.manifold_energy_shares(man, man.X, radial)
+    assert shares["radial"] == pytest.approx(1.0, abs=1e-4) and shares["tangent"] < 1e-4
+    parts = data.manifold_parts(
+        man, man.X, torch.randn(200, 64, generator=torch.Generator().manual_seed(1))
+    )
+    tangent = data.manifold_energy_shares(man, man.X, parts.tangent)
+    assert tangent["tangent"] == pytest.approx(1.0, abs=1e-4)
+    random = data.manifold_energy_shares(
+        man, man.X, torch.randn(200, 64, generator=torch.Generator().manual_seed(2))
+    )
+    assert sum(random.values()) == pytest.approx(1.0, abs=1e-5)
+    # A random direction: m/d along the manifold, 1/d along the radius, the rest outside.
+    assert random["orthogonal"] == pytest.approx(62 / 64, abs=0.01)
+    assert random["tangent"] == pytest.approx(1 / 64, abs=0.01)
+
+
+def test_energy_shares_refuse_a_zero_perturbation():
+    man = data.manifold(10, d=4, seed=0)
+    with pytest.raises(ValueError, match="non-zero"):
+        data.manifold_energy_shares(man, man.X, torch.zeros(10, 4))

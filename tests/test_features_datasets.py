@@ -69,21 +69,25 @@ def test_relabelled_adversarial_targets_budget_and_success():
     X = torch.rand(60, 6, generator=torch.Generator().manual_seed(2))
     y = torch.randint(0, 3, (60,), generator=torch.Generator().manual_seed(3))
     X_det, t_det = features.relabelled_adversarial(
-        model, X, y, targets="det", eps=0.3, batch_size=25
+        model, X, y, targets="det", eps=0.3, norm="l2", batch_size=25
     )
     assert torch.equal(t_det, (y + 1) % 3)
     assert (
         (norms.lp_norm(X_det - X, 2) <= 0.3 + 1e-5).all() and X_det.min() >= 0 and X_det.max() <= 1
     )
     # a large budget reaches the target for (almost) every point of a linear model
-    X_big, _ = features.relabelled_adversarial(model, X, y, targets="det", eps=3.0, steps=50)
+    X_big, _ = features.relabelled_adversarial(
+        model, X, y, targets="det", eps=3.0, norm="l2", steps=50
+    )
     assert (model(X_big).argmax(1) == t_det).float().mean() > 0.9
-    X_rand, t_rand = features.relabelled_adversarial(model, X, y, targets="rand", eps=0.3, seed=5)
-    again = features.relabelled_adversarial(model, X, y, targets="rand", eps=0.3, seed=5)
+    X_rand, t_rand = features.relabelled_adversarial(
+        model, X, y, targets="rand", eps=0.3, norm="l2", seed=5
+    )
+    again = features.relabelled_adversarial(model, X, y, targets="rand", eps=0.3, norm="l2", seed=5)
     assert torch.equal(X_rand, again[0]) and torch.equal(t_rand, again[1])
     assert len(torch.unique(t_rand)) == 3 and not torch.equal(t_rand, t_det)
     with pytest.raises(ValueError, match="targets"):
-        features.relabelled_adversarial(model, X, y, targets="next")
+        features.relabelled_adversarial(model, X, y, targets="next", eps=1.0, norm="l2")
 
 
 def test_representation_dataset_keeps_labels_and_starts_from_other_images():

@@ -10,8 +10,21 @@ Every attack bound to its budget is an :data:`~advlib.contracts.Attack`,
 
 - it returns a new tensor ``x_adv`` with ``‖x_adv − x‖_p ≤ ε`` and ``x_adv`` in [0, 1];
 - it never changes ``x``, the model's parameters, their ``.grad``, its buffers or its mode;
-- it is deterministic for a given ``seed`` and works under ``torch.no_grad``;
-- bad input raises a ``ValueError`` naming the argument.
+- it leaves torch's global random state alone (``seed=None`` in
+  :func:`~advlib.attacks.pgd` draws from it on purpose), and every tensor it makes lives
+  on ``x.device``;
+- it is deterministic for a given ``seed`` and works under ``torch.no_grad`` (under
+  ``torch.inference_mode``, where no gradient can be taken, it raises a ``ValueError``);
+- bad input raises a ``ValueError`` naming the argument: float16 and bfloat16 inputs, labels
+  that are not int64 or lie outside the model's classes, bools for integers, empty batches.
+
+**Models in train mode.** Attacks evaluate the model in eval mode
+(:func:`advlib.models.evaluated`) and restore its mode after. They see the deterministic
+network: dropout is off, and BatchNorm uses its running statistics, which the attack does
+not update. So a sample's adversarial point does not depend on the other samples of its
+batch, and an attack on a model with dropout attacks its eval-mode network, not one random
+sub-network (a randomised *defence*, such as input noise, is attacked with EOT:
+:func:`advlib.attacks.adaptive_pgd`).
 """
 
 from advlib.attacks.adaptive import adaptive_pgd, bpda

@@ -13,7 +13,7 @@ from torch import nn
 
 from advlib import seeded
 from advlib.attacks.gradient import pgd
-from advlib.contracts import check_positive_int
+from advlib.contracts import check_gradients_possible, check_positive_int
 
 
 class _ExpectationOverTransformation(nn.Module):
@@ -89,5 +89,6 @@ def adaptive_pgd(
 
     >>> x_adv = adaptive_pgd(models.quantized(cnn), x, y, eps=0.1, steps=40)  # doctest: +SKIP
     """
+    check_gradients_possible("adaptive_pgd")
     with seeded(seed):
         return pgd(bpda(model, eot), x, y, eps=eps, seed=seed, **pgd_options)

@@ -114,13 +114,7 @@ def fast_gradient(
 
 
 def fgsm(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    eps: float | torch.Tensor,
-    loss: str = "ce",
-    targeted: bool = False,
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor, **options
 ) -> torch.Tensor:
     r"""Fast Gradient Sign Method (Goodfellow et al., 2014), the L∞ attack
     :math:`x' = x + \varepsilon \operatorname{sign}(\nabla_x \ell(f(x), k))`, clipped to [0, 1].
@@ -128,28 +122,26 @@ def fgsm(
     Args:
         model: maps (N, ...) inputs in [0, 1] to (N, K) logits.
         x: inputs, shape (N, ...). y: true labels (or targets), shape (N,).
-        eps: L∞ budget, a number or one per sample. loss, targeted: as in :func:`~advlib.attacks.pgd`.
+        eps: L∞ budget, a number or one per sample.
+        **options: ``loss`` and ``targeted``, as in :func:`~advlib.attacks.pgd`.
 
     >>> x_adv = fgsm(model, x, y, eps=0.1)  # doctest: +SKIP
     """
-    return fast_gradient(model, x, y, eps=eps, norm="linf", loss=loss, targeted=targeted)
+    check_gradients_possible("fgsm")
+    return fast_gradient(model, x, y, eps=eps, norm="linf", **options)
 
 
 def fgm(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    eps: float | torch.Tensor,
-    loss: str = "ce",
-    targeted: bool = False,
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor, **options
 ) -> torch.Tensor:
     r"""Fast Gradient Method, the L2 attack
     :math:`x' = x + \varepsilon \nabla_x \ell / \|\nabla_x \ell\|_2`, clipped to [0, 1].
+    Arguments as in :func:`fgsm`, ``eps`` an L2 budget.
 
     >>> x_adv = fgm(model, x, y, eps=0.5)  # doctest: +SKIP
     """
-    return fast_gradient(model, x, y, eps=eps, norm="l2", loss=loss, targeted=targeted)
+    check_gradients_possible("fgm")
+    return fast_gradient(model, x, y, eps=eps, norm="l2", **options)
 
 
 def _random_generator(seed: int | None, device: torch.device) -> torch.Generator | None:

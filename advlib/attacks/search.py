@@ -18,6 +18,7 @@ from advlib.attacks.gradient import attack_objective, pgd
 from advlib.contracts import (
     check_budget,
     check_classes,
+    check_gradients_possible,
     check_images,
     check_inputs,
     check_labels,
@@ -77,6 +78,7 @@ def minimal_perturbation(
     check_budget(eps_max if eps_max is not None else 0.0, x.shape[0], "eps_max")
     for value, name in ((search_steps, "search_steps"), (steps, "steps"), (restarts, "restarts")):
         check_positive_int(value, name)
+    check_gradients_possible("minimal_perturbation")
     if eps_max is None:
         eps_max = box_diameter(x[0].numel(), p)
     with torch.no_grad(), evaluated(model):

@@ -1,0 +1,1 @@
+"""Tests of advlib.attacks, one module per module of the package, and their contracts."""
