@@ -1,9 +1,11 @@
 r"""Attacks: approximate solvers of the bounded attack problem, by kind.
 
-- :mod:`advlib.attacks.gradient`: the objective, the input gradient, FGSM, FGM and PGD;
+- :mod:`advlib.attacks.gradient`: the objective, the input gradient, FGSM, FGM, PGD and
+  Auto-PGD (APGD, APGD-T, the DLR loss);
 - :mod:`advlib.attacks.search`: minimal perturbation (bisection), dense search (2D),
   nearest misclassified point of a pool;
-- :mod:`advlib.attacks.adaptive`: BPDA and EOT surrogates, and PGD on them.
+- :mod:`advlib.attacks.adaptive`: BPDA and EOT surrogates, and PGD on them;
+- :mod:`advlib.attacks.blackbox`: the Square attack, which reads only the model's scores.
 
 Every attack bound to its budget is an :data:`~advlib.contracts.Attack`,
 ``(model, x, y) -> x_adv``, and keeps one contract (tested in ``tests/attacks/``):
@@ -28,8 +30,12 @@ sub-network (a randomised *defence*, such as input noise, is attacked with EOT:
 """
 
 from advlib.attacks.adaptive import adaptive_pgd, bpda
+from advlib.attacks.blackbox import square
 from advlib.attacks.gradient import (
+    apgd,
+    apgd_targeted,
     attack_objective,
+    dlr_loss,
     fast_gradient,
     fgm,
     fgsm,
@@ -50,10 +56,13 @@ __all__ = [
     "AttackAt",
     "MinimalPerturbation",
     "adaptive_pgd",
+    "apgd",
+    "apgd_targeted",
     "at_budget",
     "attack_objective",
     "bpda",
     "dense_search",
+    "dlr_loss",
     "fast_gradient",
     "fgm",
     "fgsm",
@@ -62,4 +71,5 @@ __all__ = [
     "minimal_perturbation",
     "nearest_misclassified",
     "pgd",
+    "square",
 ]

@@ -260,3 +260,209 @@ def pgd(
         winner = objective.argmax(dim=0)
         chosen = best_delta.view(restarts, n, *x.shape[1:])[winner, torch.arange(n, device=device)]
         return (x + chosen).detach()
+
+
+def apgd_checkpoints(steps: int) -> list[int]:
+    r"""The iterations at which APGD may halve its step size (Croce & Hein, 2020, sec. 3.2):
+    :math:`w_j = \lceil p_j N \rceil` with :math:`p_0 = 0`, :math:`p_1 = 0.22` and
+    :math:`p_{j+1} = p_j + \max(p_j - p_{j-1} - 0.03, 0.06)`, for N = ``steps``.
+
+    >>> apgd_checkpoints(100)
+    [0, 22, 41, 57, 70, 80, 87, 93, 99]
+    """
+    fractions = [0.0, 0.22]
+    while fractions[-1] + max(fractions[-1] - fractions[-2] - 0.03, 0.06) <= 1:
+        fractions.append(fractions[-1] + max(fractions[-1] - fractions[-2] - 0.03, 0.06))
+    return sorted({math.ceil(round(f * steps, 9)) for f in fractions})
+
+
+def dlr_loss(
+    logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None
+) -> torch.Tensor:
+    r"""The Difference of Logits Ratio loss (Croce & Hein, 2020), per sample, to maximise.
+
+    With :math:`z_{\pi_1} \ge z_{\pi_2} \ge \dots` the sorted logits, untargeted:
+
+    .. math:: \mathrm{DLR}(z, y) = -\frac{z_y - \max_{i \ne y} z_i}{z_{\pi_1} - z_{\pi_3}};
+
+    targeted toward t:
+
+    .. math:: \mathrm{DLR}_t(z, y) = -\frac{z_y - z_t}{z_{\pi_1} - (z_{\pi_3} + z_{\pi_4})/2}
+
+    (both denominators plus :math:`10^{-12}`). Shifting or rescaling the logits leaves them
+    unchanged, so a model cannot hide behind tiny or huge logits as it can with the
+    cross-entropy. The untargeted loss is positive exactly when x is misclassified.
+    Needs at least 3 classes (4 targeted).
+    """
+    ordered = logits.sort(dim=1, descending=True).values
+    label_logit = logits.gather(1, y[:, None]).squeeze(1)
+    if target is None:
+        others = logits.scatter(1, y[:, None], -math.inf).amax(dim=1)
+        return -(label_logit - others) / (ordered[:, 0] - ordered[:, 2] + 1e-12)
+    target_logit = logits.gather(1, target[:, None]).squeeze(1)
+    scale = ordered[:, 0] - (ordered[:, 2] + ordered[:, 3]) / 2 + 1e-12
+    return -(label_logit - target_logit) / scale
+
+
+def _check_apgd(model, x, y, loss, target, p) -> None:
+    """The checks of :func:`apgd` that need the model's number of classes."""
+    if p not in (2.0, math.inf):
+        raise ValueError(f"norm must be 'linf' or 'l2' for apgd, got {p}")
+    if loss not in ("ce", "dlr"):
+        raise ValueError(f"loss must be 'ce' or 'dlr', got {loss!r}")
+    with torch.no_grad(), evaluated(model):
+        logits = model(x[:1])
+    check_classes(logits, y)
+    if target is not None:
+        check_classes(logits, target, "target")
+    if loss == "dlr" and logits.shape[1] < (3 if target is None else 4):
+        raise ValueError(
+            f"the DLR loss needs at least 3 classes (4 targeted), got {logits.shape[1]}"
+        )
+
+
+def apgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float | torch.Tensor,
+    norm: str | float = "linf",
+    steps: int = 100,
+    loss: str = "ce",
+    target: torch.Tensor | None = None,
+    momentum: float = 0.75,
+    rho: float = 0.75,
+    seed: int | None = 0,
+) -> torch.Tensor:
+    r"""Auto-PGD (Croce & Hein, 2020): PGD with momentum and a step size that halves, per
+    sample, when progress stalls.
+
+    With :math:`P` the projection on the ε-ball intersected with the box, η the step size
+    (initially 2ε), α = ``momentum`` (1 at the first step) and :math:`\eta^\star` the
+    steepest direction of :mod:`advlib.norms`,
+
+    .. math::
+
+        z^{(k+1)} = P\big(x^{(k)} + \eta\, \eta^\star(\nabla f(x^{(k)}))\big), \quad
+        x^{(k+1)} = P\big(x^{(k)} + \alpha (z^{(k+1)} - x^{(k)})
+        + (1 - \alpha)(x^{(k)} - x^{(k-1)})\big).
+
+    At each checkpoint :math:`w_j` (:func:`~advlib.attacks.gradient.apgd_checkpoints`) a sample's step size halves,
+    and it restarts from its best point, when (1) its objective rose in fewer than a share
+    ρ of the steps since :math:`w_{j-1}`, or (2) neither its step size nor its best
+    objective changed since :math:`w_{j-1}`. Each sample keeps its best point: a
+    successful one first, then the one of largest objective. One random start (uniform in
+    the ball).
+
+    Args:
+        model, x, y, eps: as in :func:`pgd`. norm: ``"linf"`` or ``"l2"``.
+        steps: iterations N (one forward and one backward pass each).
+        loss: ``"ce"`` (cross-entropy) or ``"dlr"`` (:func:`dlr_loss`); with ``target``
+            (classes, shape (N,)), the targeted DLR loss toward them.
+        momentum: α. rho: ρ. seed: seed of the random start (None: torch's global one).
+
+    Returns:
+        ``x_adv``, shape of ``x``.
+
+    >>> x_adv = apgd(model, x, y, eps=0.1, loss="dlr")  # doctest: +SKIP
+    """
+    p = as_p(norm)
+    check_inputs(x, y, eps)
+    check_positive_int(steps, "steps")
+    check_gradients_possible("apgd")
+    _check_apgd(model, x, y, loss, target, p)
+    x, n = x.detach(), x.shape[0]
+    eps_t = torch.as_tensor(eps, dtype=torch.float64).clamp(max=box_diameter(x[0].numel(), p))
+    eps_t = eps_t.to(x.dtype).to(x.device).expand(n)
+    goal, targeted = (y, False) if target is None else (target, True)
+
+    def into_ball(point: torch.Tensor) -> torch.Tensor:
+        return x + clip_to_box(x, project(point - x, p, eps_t))
+
+    def evaluate(point: torch.Tensor):
+        point = point.detach().requires_grad_(True)
+        logits = model(point)
+        value = attack_objective(logits, y) if loss == "ce" else dlr_loss(logits, y, target)
+        (grad,) = torch.autograd.grad(value.sum(), point)
+        return value.detach(), grad, is_success(logits.detach(), goal, targeted)
+
+    with torch.enable_grad(), evaluated(model):
+        generator = _random_generator(seed, x.device)
+        current = x + clip_to_box(x, uniform_in_ball(x, p, eps_t, generator))
+        value, grad, success = evaluate(current)
+        best, best_value, best_success, best_grad = current, value, success, grad
+        previous, eta = current, 2 * eps_t
+        checkpoints, last = apgd_checkpoints(steps)[1:], 0
+        rises, eta_last, best_last = torch.zeros_like(eta), eta, best_value
+        for k in range(1, steps + 1):
+            z = into_ball(current + per_sample(eta, x) * steepest_direction(grad, p))
+            alpha = 1.0 if k == 1 else momentum
+            step = alpha * (z - current) + (1 - alpha) * (current - previous)
+            previous, current = current, into_ball(current + step)
+            new_value, grad, success = evaluate(current)
+            rises += (new_value > value).to(rises.dtype)
+            value = new_value
+            better = (success & ~best_success) | ((success == best_success) & (value > best_value))
+            best = torch.where(per_sample(better, x), current, best)
+            best_grad = torch.where(per_sample(better, x), grad, best_grad)
+            best_value = torch.where(better, value, best_value)
+            best_success = best_success | success
+            if k in checkpoints:
+                halve = (rises < rho * (k - last)) | ((eta == eta_last) & (best_value == best_last))
+                eta = torch.where(halve, eta / 2, eta)
+                back = per_sample(halve, x)  # restart from the best point, without momentum
+                current = previous = torch.where(back, best, current)
+                grad = torch.where(back, best_grad, grad)
+                value = torch.where(halve, best_value, value)
+                last, rises, eta_last, best_last = k, torch.zeros_like(rises), eta, best_value
+    return best.detach()
+
+
+def apgd_targeted(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float | torch.Tensor,
+    norm: str | float = "linf",
+    steps: int = 100,
+    targets: int = 9,
+    seed: int | None = 0,
+) -> torch.Tensor:
+    r"""APGD-T (Croce & Hein, 2020): :func:`apgd` with the targeted DLR loss toward each of
+    the ``targets`` classes the model ranks highest after the true one at x, in turn, each
+    run on the points the earlier runs left correctly classified. Its goal is untargeted:
+    a point counts as broken in any wrong class. Needs at least 4 classes.
+
+    Returns:
+        ``x_adv``: per sample, the first misclassified point found, else the last run's
+        best point.
+    """
+    check_inputs(x, y, eps)
+    check_positive_int(targets, "targets")
+    with torch.no_grad(), evaluated(model):
+        logits = model(x)
+    check_classes(logits, y)
+    ranked = logits.scatter(1, y[:, None], -math.inf).argsort(dim=1, descending=True)
+    eps_t = torch.as_tensor(eps, dtype=torch.float64, device=x.device).expand(x.shape[0])
+    best = x.detach().clone()
+    fooled = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    for rank in range(min(targets, logits.shape[1] - 1)):
+        left = (~fooled).nonzero().squeeze(1)
+        if len(left) == 0:
+            break
+        best[left] = apgd(
+            model,
+            x[left],
+            y[left],
+            eps=eps_t[left],
+            norm=norm,
+            steps=steps,
+            loss="dlr",
+            target=ranked[left, rank],
+            seed=seed,
+        )
+        with torch.no_grad(), evaluated(model):
+            fooled[left] = model(best[left]).argmax(dim=1) != y[left]
+    return best

@@ -16,6 +16,7 @@ from torch import nn
 from advlib import checks, metrics, models, seeded
 from advlib.attacks import (
     adaptive_pgd,
+    apgd,
     dense_search,
     fgm,
     fgsm,
@@ -24,6 +25,7 @@ from advlib.attacks import (
     pgd,
 )
 from advlib.contracts import at_budget
+from advlib.evaluation import worst_case
 from advlib.norms import lp_norm, uniform_in_ball
 
 SHAPE = (1, 4, 4)
@@ -39,6 +41,9 @@ GRADIENT_ATTACKS = {
     "minimal_perturbation": lambda m, x, y: (
         minimal_perturbation(m, x, y, search_steps=3, steps=3).x_adv
     ),
+    "apgd-ce": functools.partial(apgd, eps=0.1, steps=4),
+    "apgd-l2-dlr": functools.partial(apgd, eps=0.5, norm="l2", steps=4, loss="dlr"),
+    "worst_case": functools.partial(worst_case, eps=0.1, steps=3, queries=10),
 }
 
 
