@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from advlib.attacks.gradient import attack_objective
+from advlib.attacks.gradient import attack_objective, budget
 from advlib.contracts import check_classes, check_inputs, check_positive_int
 from advlib.models import evaluated
 from advlib.norms import as_p
@@ -92,8 +92,7 @@ def square(
         raise ValueError(f"p_init must be in (0, 1], got {p_init}")
     images, n, device = _images(x.detach()), x.shape[0], x.device
     channels, height, width = images.shape[1:]
-    eps_t = torch.as_tensor(eps, dtype=torch.float64).clamp(max=1.0)  # the box's L∞ diameter
-    eps_t = eps_t.to(x.dtype).to(device).expand(n).reshape(-1, 1, 1, 1)
+    eps_t = budget(eps, x, "linf").reshape(-1, 1, 1, 1)
     generator = torch.Generator(device=device).manual_seed(seed)
 
     def margin(candidates: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -73,6 +73,22 @@ def is_success(logits: torch.Tensor, y: torch.Tensor, targeted: bool = False) ->
     return predicted == y if targeted else predicted != y
 
 
+def budget(eps: float | torch.Tensor, x: torch.Tensor, p: str | float) -> torch.Tensor:
+    """ε per sample, shape (N,), in the dtype and on the device of ``x``, clamped at the box's
+    diameter in the norm p: a larger ball holds the whole box, and clamping keeps every
+    step finite for a huge ε."""
+    eps_t = torch.as_tensor(eps, dtype=torch.float64).clamp(max=box_diameter(x[0].numel(), p))
+    return eps_t.to(x.dtype).to(x.device).expand(x.shape[0])
+
+
+def improves(
+    success: torch.Tensor, value: torch.Tensor, best_success: torch.Tensor, best_value: torch.Tensor
+) -> torch.Tensor:
+    """Per sample, whether a point beats the best one so far: a successful point first, then
+    the larger objective."""
+    return (success & ~best_success) | ((success == best_success) & (value > best_value))
+
+
 def input_gradient(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", targeted: bool = False
 ) -> torch.Tensor:
@@ -108,8 +124,7 @@ def fast_gradient(
     check_inputs(x, y, eps)
     check_loss(loss)
     grad = input_gradient(model, x, y, loss, targeted)
-    eps_t = torch.as_tensor(eps, dtype=torch.float64).clamp(max=box_diameter(x[0].numel(), norm))
-    step = per_sample(eps_t.to(x.dtype).to(x.device), x) * steepest_direction(grad, norm)
+    step = per_sample(budget(eps, x, norm), x) * steepest_direction(grad, norm)
     return (x + clip_to_box(x, step)).detach()
 
 
@@ -213,9 +228,7 @@ def pgd(
     x = x.detach()
     with torch.enable_grad(), evaluated(model):
         n, device, diameter = x.shape[0], x.device, box_diameter(x[0].numel(), p)
-        # beyond the diameter a ball holds the whole box: clamping keeps every number finite
-        eps_t = torch.as_tensor(eps, dtype=torch.float64).clamp(max=diameter).to(x.dtype).to(device)
-        eps_t = eps_t.expand(n).repeat(restarts)
+        eps_t = budget(eps, x, p).repeat(restarts)
         alpha = 2.5 * eps_t / steps if step_size is None else torch.full_like(eps_t, step_size)
         xs = x.repeat(restarts, *([1] * (x.dim() - 1)))
         alpha = per_sample(alpha.clamp(max=4 * diameter), xs)
@@ -239,9 +252,7 @@ def pgd(
             objective = attack_objective(logits, ys, loss, targeted)
             success = is_success(logits.detach(), ys, targeted)
             if keep_best:
-                better = (success & ~best_success) | (
-                    (success == best_success) & (objective.detach() > best_objective)
-                )
+                better = improves(success, objective.detach(), best_success, best_objective)
             else:
                 better = torch.ones_like(success)  # always the last iterate
             best_delta = torch.where(per_sample(better, xs), delta.detach(), best_delta)
@@ -372,9 +383,8 @@ def apgd(
     check_positive_int(steps, "steps")
     check_gradients_possible("apgd")
     _check_apgd(model, x, y, loss, target, p)
-    x, n = x.detach(), x.shape[0]
-    eps_t = torch.as_tensor(eps, dtype=torch.float64).clamp(max=box_diameter(x[0].numel(), p))
-    eps_t = eps_t.to(x.dtype).to(x.device).expand(n)
+    x = x.detach()
+    eps_t = budget(eps, x, p)
     goal, targeted = (y, False) if target is None else (target, True)
 
     def into_ball(point: torch.Tensor) -> torch.Tensor:
@@ -403,7 +413,7 @@ def apgd(
             new_value, grad, success = evaluate(current)
             rises += (new_value > value).to(rises.dtype)
             value = new_value
-            better = (success & ~best_success) | ((success == best_success) & (value > best_value))
+            better = improves(success, value, best_success, best_value)
             best = torch.where(per_sample(better, x), current, best)
             best_grad = torch.where(per_sample(better, x), grad, best_grad)
             best_value = torch.where(better, value, best_value)
