@@ -14,6 +14,10 @@ cheap experiments reveal. :func:`sanity_checks` runs them and reports each one:
   random noise) does not beat the white-box attack;
 - ``gradients_do_not_vanish``: the input gradient is non-zero at (almost) every point.
 
+:func:`model_checks` checks the model itself before any attack: logits rather than
+probabilities, a deterministic forward pass, and input gradients that are neither zero nor
+infinite (AutoAttack's checks).
+
 A failed check does not prove that the model is not robust, and passing them all does
 not prove that it is; but each failure means the evaluation cannot be trusted as it is.
 """
@@ -29,6 +33,7 @@ from torch import nn
 from advlib.attacks.gradient import input_gradient
 from advlib.contracts import AttackAt, check_gradients_possible, check_inputs, check_positive_int
 from advlib.metrics import predict, robust_errors
+from advlib.models import evaluated
 from advlib.norms import as_p, box_diameter, clip_to_box, lp_norm, uniform_in_ball
 
 
@@ -208,3 +213,58 @@ def _accuracy_after(accuracy, eps: float, n: int) -> float:
             "attack_at must accept a steps= override for the steps check "
             f"(at_budget(pgd, ...) does); pass steps=None for a one-step attack ({error})"
         ) from None
+
+
+def model_checks(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, max_vanishing: float = 0.05
+) -> CheckReport:
+    r"""Checks of the model an evaluation attacks, before any attack runs (those of
+    AutoAttack, Croce & Hein 2020, and of Carlini et al. 2019):
+
+    - ``returns_logits``: the outputs are not probabilities (rows in [0, 1] that sum to 1):
+      a softmax output saturates, and the cross-entropy of an attack taken on it has
+      vanishing gradients; attack the logits instead;
+    - ``deterministic``: two forward passes on the same inputs agree; a randomised
+      defence needs EOT (:func:`advlib.attacks.adaptive_pgd` with ``eot``) and repeated
+      evaluations;
+    - ``gradients_are_informative``: at most a share ``max_vanishing`` of the points have
+      an input gradient of the margin loss that is zero or not finite (shattered or
+      exploding gradients): a gradient attack on such a model needs BPDA or a
+      gradient-free attack (:func:`advlib.attacks.square`).
+
+    The model's and torch's random states are left as they were.
+
+    >>> print(model_checks(models.quantized(cnn), x, y))  # doctest: +SKIP
+    passed  returns_logits             outputs are logits (rows do not sum to 1)
+    """
+    check_inputs(x, y)
+    check_gradients_possible("model_checks")
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), evaluated(model):
+        first, second = model(x), model(x)
+    report = CheckReport()
+    probabilities = bool(
+        ((first >= 0) & (first <= 1)).all() and torch.allclose(first.sum(1), torch.ones(len(x)))
+    )
+    report["returns_logits"] = CheckResult(
+        not probabilities,
+        "outputs look like probabilities (in [0, 1], rows sum to 1): attack the logits"
+        if probabilities
+        else "outputs are logits (rows do not sum to 1)",
+    )
+    change = float((first - second).abs().max())
+    report["deterministic"] = CheckResult(
+        change == 0.0,
+        "two forward passes agree"
+        if change == 0.0
+        else f"two forward passes differ by up to {change:.3g}: a randomised defence needs EOT",
+    )
+    with torch.random.fork_rng(devices=[]):
+        gradient = input_gradient(model, x, y, loss="margin").flatten(1)
+    useless = (gradient == 0).all(dim=1) | ~torch.isfinite(gradient).all(dim=1)
+    share = float(useless.float().mean())
+    report["gradients_are_informative"] = CheckResult(
+        share <= max_vanishing,
+        f"{share:.1%} of the points have a zero or non-finite input gradient "
+        f"(at most {max_vanishing:.0%})",
+    )
+    return report
