@@ -423,3 +423,25 @@ def loglog_slope(x: Sequence[float], values: Sequence[float]) -> float:
     if (x <= 0).any() or (values <= 0).any():
         raise ValueError("x and values must be positive (their logarithms are fitted)")
     return float(np.polyfit(np.log(x), np.log(values), 1)[0])
+
+
+def objective_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack) -> list[float]:
+    r"""An attack as an optimiser: the mean over the samples of the best objective found so
+    far, after each of its iterations (t = 0 is the start),
+
+    .. math:: L_t = \frac1N \sum_i \max_{s \le t} \ell\big(f(x_i^{(s)}), k_i\big).
+
+    ``attack`` is an attack that reports its progress through a ``callback`` argument, such
+    as ``functools.partial(pgd, eps=0.1, steps=100)`` or
+    ``functools.partial(apgd, eps=0.1, steps=100)`` (:func:`advlib.attacks.pgd`,
+    :func:`advlib.attacks.apgd`).
+
+    Returns:
+        ``steps + 1`` numbers.
+
+    >>> objective_trace(model, x, y, functools.partial(apgd, eps=0.1, steps=50))  # doctest: +SKIP
+    """
+    check_inputs(x, y)
+    values: list[float] = []
+    attack(model, x, y, callback=lambda step, best: values.append(float(best.mean())))
+    return values

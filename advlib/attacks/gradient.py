@@ -14,6 +14,7 @@ FGM take one step along :func:`advlib.norms.steepest_direction`; PGD iterates th
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -179,6 +180,7 @@ def pgd(
     loss: str = "ce",
     keep_best: bool = True,
     seed: int | None = 0,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     r"""Projected gradient ascent on the attack objective (Madry et al., 2018).
 
@@ -211,6 +213,9 @@ def pgd(
         seed: seed of the random starts; ``None`` draws them from torch's global
             generator, so that successive calls (e.g. the batches of
             :func:`advlib.train.fit`, which seeds it) get fresh noise.
+        callback: called as ``callback(t, best)`` after each evaluation t = 0..steps, with
+            the best objective so far per sample and restart (shape (restarts × N,)), e.g.
+            to plot the objective over the iterations.
 
     Returns:
         ``x_adv``, shape of ``x``.
@@ -258,6 +263,8 @@ def pgd(
             best_delta = torch.where(per_sample(better, xs), delta.detach(), best_delta)
             best_success = torch.where(better, success, best_success)
             best_objective = torch.where(better, objective.detach(), best_objective)
+            if callback is not None:
+                callback(step, best_objective)
             if step == steps:
                 break
             (grad,) = torch.autograd.grad(objective.sum(), delta)
@@ -345,6 +352,7 @@ def apgd(
     momentum: float = 0.75,
     rho: float = 0.75,
     seed: int | None = 0,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     r"""Auto-PGD (Croce & Hein, 2020): PGD with momentum and a step size that halves, per
     sample, when progress stalls.
@@ -372,6 +380,8 @@ def apgd(
         loss: ``"ce"`` (cross-entropy) or ``"dlr"`` (:func:`dlr_loss`); with ``target``
             (classes, shape (N,)), the targeted DLR loss toward them.
         momentum: α. rho: ρ. seed: seed of the random start (None: torch's global one).
+        callback: called as ``callback(k, best)`` after each evaluation k = 0..steps, with
+            the best objective so far per sample (shape (N,)).
 
     Returns:
         ``x_adv``, shape of ``x``.
@@ -402,6 +412,8 @@ def apgd(
         current = x + clip_to_box(x, uniform_in_ball(x, p, eps_t, generator))
         value, grad, success = evaluate(current)
         best, best_value, best_success, best_grad = current, value, success, grad
+        if callback is not None:
+            callback(0, best_value)
         previous, eta = current, 2 * eps_t
         checkpoints, last = apgd_checkpoints(steps)[1:], 0
         rises, eta_last, best_last = torch.zeros_like(eta), eta, best_value
@@ -418,6 +430,8 @@ def apgd(
             best_grad = torch.where(per_sample(better, x), grad, best_grad)
             best_value = torch.where(better, value, best_value)
             best_success = best_success | success
+            if callback is not None:
+                callback(k, best_value)
             if k in checkpoints:
                 halve = (rises < rho * (k - last)) | ((eta == eta_last) & (best_value == best_last))
                 eta = torch.where(halve, eta / 2, eta)
