@@ -17,8 +17,9 @@ def setup_notebook(seed: int | None = None) -> int:
     Seeds Python, NumPy and torch with ``seed`` (default ``advlib.book_seed()``, i.e.
     ``$ADVLIB_SEED`` or 0), sets torch's thread count (``$ADVLIB_THREADS``, default 1: the
     book's timings are for one core) and applies the plot style of
-    :func:`advlib.plot.style`. A chapter passes the returned seed to every function that
-    makes a random choice (data splits, initial weights, training order, attack starts).
+    :func:`advlib.plot.style`, with figures rendered sharp ("retina") in a Jupyter kernel.
+    A chapter passes the returned seed to every function that makes a random choice (data
+    splits, initial weights, training order, attack starts).
 
     Results are reproducible for a given seed, thread count and CPU; they are *not*
     bit-identical across thread counts or CPUs (torch's kernels sum in different orders),
@@ -38,7 +39,21 @@ def setup_notebook(seed: int | None = None) -> int:
     torch.manual_seed(seed)
     torch.set_num_threads(book_threads())
     style()
+    _sharp_inline_figures()
     return seed
+
+
+def _sharp_inline_figures() -> None:
+    """In a Jupyter kernel, render figures at twice their pixel density ("retina"), so that
+    they stay sharp on high-density screens and in the HTML book (displayed at the same size)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python without IPython: no inline figures to configure
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
 
 
 def glue(name: str, value, digits: int | None = 4) -> None:

@@ -331,6 +331,12 @@ def test_page(page, server, browser):
             problems.append(
                 f"{report['figures']} figures in the page, {stored_figures(notebook)} in the notebook"
             )
+    bold_numbers = browser.execute_script(
+        "return [...document.querySelectorAll('span.pasted-text')]"
+        ".filter(e => parseInt(getComputedStyle(e).fontWeight) >= 600).length"
+    )
+    if bold_numbers:  # glued numbers read as text (_static/book.css)
+        problems.append(f"{bold_numbers} glued numbers shown in bold")
     same_site = sorted({link for link in report["links"] if link.startswith(server)})
     problems += [
         p for p in (check_link(link[len(server) - 1 :], server) for link in same_site) if p
