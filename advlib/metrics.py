@@ -32,6 +32,7 @@ from advlib.contracts import (
 from advlib.models import evaluated
 from advlib.norms import clip_to_box, dual_exponent, lp_norm
 from advlib.progress import bar
+from advlib.train import passes_through
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -280,11 +281,10 @@ def attack_cost(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Atta
     1 backward pass per input, PGD with n steps :math:`n + 1` forward passes (it also
     evaluates its last iterate) and n backward ones, and r random restarts multiply both
     by r, whether the restarts run one after the other or batched. The seconds depend on
-    the machine. (Unlike :func:`advlib.train.count_passes`, which counts calls during a
-    training step, a batched restart counts here as many times as it has inputs.)
+    the machine. (:func:`advlib.train.count_passes` counts the same way, for a training
+    step.)
 
-    Forward passes are counted by a forward hook on ``model`` and backward ones by a hook
-    on each output that requires a gradient; both hooks are removed afterwards.
+    The counting is :func:`advlib.train.passes_through`.
 
     Args:
         model: the attacked model. x: inputs, shape (N, ...). y: labels, shape (N,).
@@ -299,23 +299,10 @@ def attack_cost(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Atta
     (11.0, 10.0)
     """
     check_inputs(x, y)
-    counts = {"forward": 0, "backward": 0}
-
-    def count_backward(grad: torch.Tensor) -> None:
-        counts["backward"] += grad.shape[0]
-
-    def count_forward(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        counts["forward"] += inputs[0].shape[0]
-        if output.requires_grad:
-            output.register_hook(count_backward)
-
-    handle = model.register_forward_hook(count_forward)
-    try:
+    with passes_through(model) as counts:
         start = time.perf_counter()
         x_adv = attack(model, x, y)
         seconds = time.perf_counter() - start
-    finally:
-        handle.remove()
     n = x.shape[0]
     return AttackCost(x_adv, counts["forward"] / n, counts["backward"] / n, seconds)
 

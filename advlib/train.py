@@ -21,6 +21,7 @@ current machine, would not produce, so a cold run gives the same model.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
@@ -29,6 +30,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -410,6 +412,30 @@ def fit(
     return history
 
 
+@contextlib.contextmanager
+def passes_through(model: nn.Module) -> Iterator[dict[str, int]]:
+    """Count, inside the block, the samples that go through ``model`` forward, and backward
+    through its output: ``{"forward": ..., "backward": ...}`` (a batch of B inputs counts
+    B; r batched restarts count r times). A forward hook on ``model``, and a hook on each
+    output that requires a gradient; both are removed when the block ends, even on error.
+    """
+    counts = {"forward": 0, "backward": 0}
+
+    def count_backward(grad: torch.Tensor) -> None:
+        counts["backward"] += grad.shape[0]
+
+    def count_forward(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        counts["forward"] += inputs[0].shape[0]
+        if output.requires_grad:
+            output.register_hook(count_backward)
+
+    handle = model.register_forward_hook(count_forward)
+    try:
+        yield counts
+    finally:
+        handle.remove()
+
+
 def count_passes(
     model: nn.Module, X: torch.Tensor, y: torch.Tensor, attack: Attack | None = None
 ) -> dict[str, int]:
@@ -430,27 +456,14 @@ def count_passes(
         y: its labels, shape (B,). attack: as in :func:`fit`, or None for standard training.
 
     Returns:
-        ``{"forward": ..., "backward": ...}``.
+        ``{"forward": ..., "backward": ...}``, in batches of B inputs (:func:`passes_through`).
 
     >>> count_passes(model, xb, yb, functools.partial(pgd, eps=0.1, steps=5))  # doctest: +SKIP
     {'forward': 7, 'backward': 6}
     """
     check_inputs(X, y)
-    counts = {"forward": 0, "backward": 0}
-
-    def count_backward(grad: torch.Tensor) -> None:
-        counts["backward"] += 1
-
-    def count_forward(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        counts["forward"] += 1
-        if output.requires_grad:
-            output.register_hook(count_backward)
-
-    handle = model.register_forward_hook(count_forward)
-    try:
+    with passes_through(model) as samples:
         x_train = X if attack is None else attack(model, X, y)
         loss = F.cross_entropy(model(x_train), y)
         torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad])
-    finally:
-        handle.remove()
-    return counts
+    return {kind: count // len(y) for kind, count in samples.items()}
