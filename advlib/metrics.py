@@ -412,7 +412,14 @@ def loglog_slope(x: Sequence[float], values: Sequence[float]) -> float:
     return float(np.polyfit(np.log(x), np.log(values), 1)[0])
 
 
-def objective_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack) -> list[float]:
+class Trace(NamedTuple):
+    """What :func:`objective_trace` recorded: the curve, and the attack's output."""
+
+    values: list[float]
+    x_adv: torch.Tensor
+
+
+def objective_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack) -> Trace:
     r"""An attack as an optimiser: the mean over the samples of the best objective found so
     far, after each of its iterations (t = 0 is the start),
 
@@ -424,11 +431,12 @@ def objective_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack) 
     :func:`advlib.attacks.apgd`).
 
     Returns:
-        ``steps + 1`` numbers.
+        :class:`Trace` ``(values, x_adv)``: ``steps + 1`` numbers, and the points the attack
+        returned, so that one run gives both the curve and the robust accuracy.
 
-    >>> objective_trace(model, x, y, functools.partial(apgd, eps=0.1, steps=50))  # doctest: +SKIP
+    >>> values, x_adv = objective_trace(model, x, y, functools.partial(apgd, eps=0.1))  # doctest: +SKIP
     """
     check_inputs(x, y)
     values: list[float] = []
-    attack(model, x, y, callback=lambda step, best: values.append(float(best.mean())))
-    return values
+    x_adv = attack(model, x, y, callback=lambda step, best: values.append(float(best.mean())))
+    return Trace(values, x_adv)
