@@ -1,4 +1,5 @@
-r"""Figures in one style: decision boundaries with ε-balls, image grids, curves.
+r"""Figures in one style: decision boundaries with ε-balls, image grids, curves, and
+sliders over precomputed figures that move on the static page.
 
 Every function draws on a matplotlib ``Axes`` (or makes its own figure) and returns it,
 so a notebook can add titles, legends and ``plt.show()``.
@@ -6,7 +7,12 @@ so a notebook can add titles, legends and ``plt.show()``.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+import json
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -348,3 +354,80 @@ def non_robust_balls(
     risk = float(errors.float().mean())
     ax.set_title(f"{name}, ε = {eps:.2f}: $\\mathcal{{R}}_{{rob}}$ = {risk:.1%}")
     return ax
+
+
+@dataclass(frozen=True)
+class Slider:
+    """Figures on a slider that works on the static page: no kernel, no CDN.
+
+    Made by :func:`slider`. In a notebook or the HTML book it displays as a range input
+    and one image per position (PNG data URIs; a few lines of inline script show the image
+    the input selects); in the PDF, and anywhere HTML is not shown, as the start frame.
+    """
+
+    frames: tuple[bytes, ...]  # PNG bytes, rendered at twice the figure's pixel density
+    labels: tuple[str, ...]
+    label: str
+    alt: str
+    start: int
+    width: int  # displayed width in CSS pixels (the PNGs are twice as wide)
+
+    def _repr_html_(self) -> str:
+        images = "".join(
+            f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
+            f'alt="{html.escape(self.alt)} ({html.escape(text)})" width="{self.width}" '
+            f'style="max-width:100%;height:auto"{"" if i == self.start else " hidden"}>'
+            for i, (png, text) in enumerate(zip(self.frames, self.labels))
+        )
+        labels = html.escape(json.dumps(list(self.labels)))
+        show = (
+            "const s=this.closest('.advlib-slider');"
+            "s.querySelectorAll('img').forEach((m,i)=>{m.hidden=i!=this.value;});"
+            "s.querySelector('output').textContent=JSON.parse(s.dataset.labels)[this.value];"
+        )
+        return (
+            f'<div class="advlib-slider" data-labels="{labels}">'
+            f'<label>{html.escape(self.label)} '
+            f'<input type="range" min="0" max="{len(self.frames) - 1}" step="1" '
+            f'value="{self.start}" aria-label="{html.escape(self.label)}" oninput="{show}"> '
+            f"<output>{html.escape(self.labels[self.start])}</output></label>"
+            f"<div>{images}</div></div>"
+        )
+
+    def _repr_png_(self) -> bytes:
+        return self.frames[self.start]
+
+
+def slider(
+    figures: Sequence[Figure],
+    labels: Sequence[str],
+    *,
+    label: str,
+    alt: str,
+    start: int = 0,
+) -> Slider:
+    """A slider over precomputed figures, for a reader of the static page to move.
+
+    Each figure is rendered once to PNG at twice its pixel density (sharp on high-density
+    screens) and closed; ``labels[i]`` names position ``i`` (e.g. ``"ε = 0.10"``), ``label``
+    names the slider, ``alt`` describes the picture for screen readers. Display the result
+    (last expression of a cell). Keep the frames few and small: each is stored in the page.
+
+    >>> frames = [plt.figure() for eps in (0.1, 0.2)]  # doctest: +SKIP
+    >>> slider(frames, ["ε = 0.1", "ε = 0.2"], label="budget", alt="boundary")  # doctest: +SKIP
+    """
+    if len(figures) == 0 or len(figures) != len(labels):
+        raise ValueError(
+            f"figures and labels must be non-empty and of equal length, "
+            f"got {len(figures)} figures and {len(labels)} labels"
+        )
+    if not 0 <= start < len(figures):
+        raise ValueError(f"start must be in [0, {len(figures) - 1}], got {start}")
+    frames = []
+    for figure in figures:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=2 * figure.dpi)
+        frames.append(buffer.getvalue())
+        plt.close(figure)
+    width = round(figures[0].get_figwidth() * figures[0].dpi)
+    return Slider(tuple(frames), tuple(labels), label, alt, start, width)
