@@ -77,9 +77,7 @@ def format_number(value: float, style: str = "number", sig: int = 3) -> str:
     if hasattr(value, "item"):
         value = value.item()
     if style not in ("number", "percent", "scientific"):
-        raise ValueError(
-            f"style must be 'number', 'percent' or 'scientific', got {style!r}"
-        )
+        raise ValueError(f"style must be 'number', 'percent' or 'scientific', got {style!r}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"value must be finite, got {value}")

@@ -5,7 +5,7 @@ coordinate whose law is a shifted Beta: :math:`(1 + x_1)/2 \sim \mathrm{Beta}(a,
 :math:`a = (d - 1)/2`. The cap :math:`C = \{x \in S^{d-1} : x_1 \ge t\}` is, by Lévy's
 isoperimetric inequality, the error set of measure :math:`\mu` with the fewest points near it,
 and everything about it is explicit: its threshold :math:`t`, the Euclidean (chord) distance
-of a point to it, the measure of its :math:`\varepsilon`-neighbourhood. Lévy's bound holds for
+of a point to it, the measure of its :math:`\epsilon`-neighbourhood. Lévy's bound holds for
 *any* set of measure :math:`\mu` (Ledoux 2001, *The Concentration of Measure Phenomenon*,
 chapter 2; Gilmer et al. 2018, *Adversarial Spheres*).
 
@@ -98,7 +98,7 @@ def distance_to_cap(x1: torch.Tensor, t: float) -> torch.Tensor:
 
 def median_distance_to_cap(mu: float, d: int) -> float:
     r"""The median Euclidean distance from a uniform point of :math:`S^{d-1}` to the cap of
-    measure ``mu``: :math:`\varepsilon_{1/2} = 2 \sin(\tfrac12 \arcsin t)`, the distance of the
+    measure ``mu``: :math:`\epsilon_{1/2} = 2 \sin(\tfrac12 \arcsin t)`, the distance of the
     equator :math:`x_1 = 0` (the median of :math:`x_1`; the distance decreases with
     :math:`x_1`). For large d it is close to :math:`\Phi^{-1}(1 - \mu)/\sqrt{d}`.
 
@@ -109,14 +109,14 @@ def median_distance_to_cap(mu: float, d: int) -> float:
 
 
 def cap_neighbourhood_measure(eps: float, t: float, d: int) -> float:
-    r"""The measure :math:`\sigma(C_\varepsilon)` of the points of :math:`S^{d-1}` within
+    r"""The measure :math:`\sigma(C_\epsilon)` of the points of :math:`S^{d-1}` within
     Euclidean distance ``eps`` of the cap :math:`C = \{x_1 \ge t\}`.
 
     The neighbourhood is again a cap, of geodesic radius
-    :math:`\arccos t + 2 \arcsin(\varepsilon/2)` around the pole:
+    :math:`\arccos t + 2 \arcsin(\epsilon/2)` around the pole:
 
-    .. math:: \sigma(C_\varepsilon) = \Pr\Big[x_1 \ge
-              \cos\big(\arccos t + 2 \arcsin\tfrac{\varepsilon}{2}\big)\Big].
+    .. math:: \sigma(C_\epsilon) = \Pr\Big[x_1 \ge
+              \cos\big(\arccos t + 2 \arcsin\tfrac{\epsilon}{2}\big)\Big].
 
     By Lévy's isoperimetric inequality no set of the cap's measure has a smaller
     neighbourhood.
@@ -129,13 +129,13 @@ def cap_neighbourhood_measure(eps: float, t: float, d: int) -> float:
 
 
 def levy_neighbourhood_bound(eps: float, mu: float, d: int) -> float:
-    r"""Lévy's lower bound on :math:`\sigma(A_\varepsilon)` for *every* set
-    :math:`A \subset S^{d-1}` of measure :math:`\mu`, at Euclidean distance :math:`\varepsilon`.
+    r"""Lévy's lower bound on :math:`\sigma(A_\epsilon)` for *every* set
+    :math:`A \subset S^{d-1}` of measure :math:`\mu`, at Euclidean distance :math:`\epsilon`.
 
-    With the geodesic radius :math:`r = 2 \arcsin(\varepsilon/2)` and
+    With the geodesic radius :math:`r = 2 \arcsin(\epsilon/2)` and
     :math:`r_\mu = \sqrt{2 \ln(1/\mu) / (d - 2)}`,
 
-    .. math:: \sigma(A_\varepsilon) \ \ge\ 1 - \exp\Big(-\frac{(d-2)(r - r_\mu)^2}{2}\Big)
+    .. math:: \sigma(A_\epsilon) \ \ge\ 1 - \exp\Big(-\frac{(d-2)(r - r_\mu)^2}{2}\Big)
               \qquad (r \ge r_\mu),
 
     and :math:`\mu` (the set itself) otherwise (Ledoux 2001, chapter 2).
@@ -160,7 +160,7 @@ def levy_radius(mu: float, d: int, share: float = 0.5) -> float:
     share ``share`` of the sphere is within reach of any set of measure ``mu``:
 
     .. math:: r = r_\mu + \sqrt{\frac{2 \ln(1 / (1 - s))}{d - 2}}, \qquad
-              \varepsilon = 2 \sin\big(\min(r, \pi)/2\big).
+              \epsilon = 2 \sin\big(\min(r, \pi)/2\big).
 
     An upper bound on the radius the cap needs (:func:`median_distance_to_cap` for
     ``share=0.5``).

@@ -54,7 +54,8 @@ def match_representation(
 
     .. math::
 
-        x_r = \arg\min_{z \in [0,1]^d} \|\phi(z) - \phi(x)\|_2^2, \qquad
+        x_r = \arg\min_{z \in [0,1]^d} \|\phi(z) - \phi(x)\|_2^2,
+
         z_{t+1} = \operatorname{clip}_{[0,1]}\Big(z_t - \alpha \frac{\nabla_z \|\phi(z_t) -
         \phi(x)\|^2}{\|\nabla_z \|\phi(z_t) - \phi(x)\|^2\|_2}\Big), \quad z_0 = \text{start},
 
@@ -110,7 +111,7 @@ def relabelled_adversarial(
 
     .. math::
 
-        x' = \arg\min_{\|x' - x\|_p \le \varepsilon} \ell(f(x'), t), \qquad
+        x' = \arg\min_{\|x' - x\|_p \le \epsilon} \ell(f(x'), t), \qquad
         t = \begin{cases} (y + 1) \bmod K & D_{det} \\ \text{uniform in } \{0, \dots, K-1\} & D_{rand} \end{cases}
 
     solved by targeted :func:`~advlib.attacks.pgd`. Every image is kept, whether or not

@@ -2,7 +2,7 @@ r"""Closed forms for linear models: what needs no attack when the score is linea
 
 For a linear score :math:`f_\theta(x) = \langle \theta, x \rangle + b` and a perturbation
 bounded in :math:`\|\cdot\|_p` (dual exponent q, :math:`1/p + 1/q = 1`), the largest
-change of the score is :math:`\varepsilon \|\theta\|_q`
+change of the score is :math:`\epsilon \|\theta\|_q`
 (:func:`advlib.norms.steepest_value`; Goodfellow et al., 2015, "Explaining and harnessing
 adversarial examples"). Applied to each score difference :math:`f_k - f_j` of a multiclass
 linear model, it gives the exact distance to the decision boundary,
@@ -54,13 +54,13 @@ def robustness_radius(
 
     .. math::
 
-        \varepsilon^\star(x) = \min_{j \ne k} \frac{f_k(x) - f_j(x)}{\|\theta_k - \theta_j\|_q},
+        \epsilon^\star(x) = \min_{j \ne k} \frac{f_k(x) - f_j(x)}{\|\theta_k - \theta_j\|_q},
         \qquad \tfrac1p + \tfrac1q = 1,
 
     since :math:`f_k - f_j` is linear with weights :math:`\theta_k - \theta_j`, and a
-    perturbation of Lp norm ε moves it by at most :math:`\varepsilon\|\theta_k - \theta_j\|_q`.
+    perturbation of Lp norm ε moves it by at most :math:`\epsilon\|\theta_k - \theta_j\|_q`.
     The box only hinders the attacker, so the share of points with
-    :math:`\varepsilon^\star(x) > \varepsilon` is a lower bound on the robust accuracy of the
+    :math:`\epsilon^\star(x) > \epsilon` is a lower bound on the robust accuracy of the
     model in the box. A misclassified point gets a radius :math:`\le 0`.
 
     Args:

@@ -2,8 +2,10 @@ r"""Accuracy, standard risk and robust risk as measured by an attack.
 
 .. math::
 
-    \mathcal{R}_{std} = \mathbb{E}\,\mathbb{1}[g(x) \ne k], \qquad
-    \mathcal{R}_{rob} = \mathbb{E} \max_{\|\eta\| \le \varepsilon} \mathbb{1}[g(x + \eta) \ne k], \qquad
+    \mathcal{R}_{std} = \mathbb{E}\,\mathbb{1}[g(x) \ne k],
+
+    \mathcal{R}_{rob} = \mathbb{E} \max_{\|\eta\| \le \epsilon} \mathbb{1}[g(x + \eta) \ne k],
+
     \mathcal{R}^A_{rob} = \mathbb{E}\,\mathbb{1}[g(A(x)) \ne k \text{ or } g(x) \ne k].
 
 An attack finds some of the perturbations that exist, never more, so
@@ -127,8 +129,8 @@ def input_gradient_norm(
 
     To first order, an attack of budget ε in the norm p raises the loss by
 
-    .. math:: \max_{\|\eta\|_p \le \varepsilon} \ell(f(x + \eta), k) - \ell(f(x), k)
-              \approx \varepsilon \, \|\nabla_x \ell(f(x), k)\|_q, \qquad \tfrac1p + \tfrac1q = 1,
+    .. math:: \max_{\|\eta\|_p \le \epsilon} \ell(f(x + \eta), k) - \ell(f(x), k)
+              \approx \epsilon \, \|\nabla_x \ell(f(x), k)\|_q, \qquad \tfrac1p + \tfrac1q = 1,
 
     so ``norm="linf"`` (q = 1) measures the first-order vulnerability to L∞ attacks and
     ``"l2"`` (q = 2) to L2 attacks (Simon-Gabriel et al., 2019, "First-order adversarial vulnerability of neural
@@ -240,7 +242,7 @@ def loss_along(
 
     where :math:`\operatorname{clip}` keeps :math:`x_i + s_t \eta_i` inside
     :math:`[0, 1]^d` (:func:`advlib.norms.clip_to_box`) and ℓ is :func:`per_sample_loss`.
-    With :math:`\eta = -\operatorname{sign}(\nabla_x m)` and :math:`s_t = t\varepsilon`
+    With :math:`\eta = -\operatorname{sign}(\nabla_x m)` and :math:`s_t = t\epsilon`
     it follows the margin along FGSM's direction, the linearity test of Goodfellow et al.
     (2015, "Explaining and harnessing adversarial examples"); with random signs it probes
     random corners of the same :math:`L_\infty` ball.

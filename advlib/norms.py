@@ -5,12 +5,12 @@ with dual exponent :math:`q` (:math:`1/p + 1/q = 1`),
 
 .. math::
 
-    \max_{\|\eta\|_p \le \varepsilon} \langle g, \eta \rangle = \varepsilon \|g\|_q ,
+    \max_{\|\eta\|_p \le \epsilon} \langle g, \eta \rangle = \epsilon \|g\|_q ,
 
-and the maximiser is :math:`\varepsilon` times :func:`steepest_direction`. FGSM and FGM
+and the maximiser is :math:`\epsilon` times :func:`steepest_direction`. FGSM and FGM
 are one step along it, PGD is that step followed by :func:`project`, and for a linear
 model :math:`f_\theta(x) = \langle \theta, x \rangle` the value
-:math:`\varepsilon\|\theta\|_q` is the largest change of the score.
+:math:`\epsilon\|\theta\|_q` is the largest change of the score.
 
 Every function works per sample: the first dimension of a tensor is the batch.
 """
@@ -126,7 +126,7 @@ def steepest_direction(g: torch.Tensor, p: str | float) -> torch.Tensor:
 def steepest_value(g: torch.Tensor, p: str | float, eps: float | torch.Tensor) -> torch.Tensor:
     r"""The value of the steepest ascent, per sample:
 
-    .. math:: \max_{\|\eta\|_p \le \varepsilon} \langle g, \eta \rangle = \varepsilon \|g\|_q,
+    .. math:: \max_{\|\eta\|_p \le \epsilon} \langle g, \eta \rangle = \epsilon \|g\|_q,
               \qquad \tfrac1p + \tfrac1q = 1,
 
     attained at ``eps * steepest_direction(g, p)``. For a linear score
@@ -158,7 +158,7 @@ def project(delta: torch.Tensor, p: str | float, eps: float | torch.Tensor) -> t
     r"""Project each perturbation onto the ball ||delta||_p <= eps (Euclidean projection).
 
     - p = inf: clamp every coordinate to [-eps, eps];
-    - p = 2: rescale by :math:`\min(1, \varepsilon / \|\delta\|_2)`;
+    - p = 2: rescale by :math:`\min(1, \epsilon / \|\delta\|_2)`;
     - p = 1: soft-thresholding at the level that makes the L1 norm equal eps.
 
     Args:
@@ -200,9 +200,9 @@ def uniform_in_ball(
     r"""A perturbation drawn uniformly in the ε-ball of the Lp norm, one per sample of ``x``
     (ε a number or one per sample, shape (N,)); it lives on ``x.device``.
 
-    L∞: uniform in the cube. L2: a uniform direction times :math:`\varepsilon U^{1/d}`.
+    L∞: uniform in the cube. L2: a uniform direction times :math:`\epsilon U^{1/d}`.
     L1: signs times a uniform point of the simplex (normalised exponentials) scaled by
-    :math:`\varepsilon U^{1/d}`. ``generator=None`` draws from torch's global generator.
+    :math:`\epsilon U^{1/d}`. ``generator=None`` draws from torch's global generator.
     The perturbation is not clipped to the box: see :func:`clip_to_box`.
     """
     p = as_p(p)

@@ -329,7 +329,7 @@ def non_robust_balls(
     *all* points (not only those shown).
 
     ``errors`` is the robust error indicator of each point,
-    :math:`\max_{\|\eta\|_p \le \varepsilon} \mathbb{1}[g(x + \eta) \ne k]`, e.g. from
+    :math:`\max_{\|\eta\|_p \le \epsilon} \mathbb{1}[g(x + \eta) \ne k]`, e.g. from
     :func:`advlib.metrics.robust_errors` after :func:`advlib.attacks.dense_search` (which
     makes it exact in the plane).
 
@@ -387,7 +387,7 @@ class Slider:
         )
         return (
             f'<div class="advlib-slider" data-labels="{labels}">'
-            f'<label>{html.escape(self.label)} '
+            f"<label>{html.escape(self.label)} "
             f'<input type="range" min="0" max="{len(self.frames) - 1}" step="1" '
             f'value="{self.start}" aria-label="{html.escape(self.label)}" oninput="{show}"> '
             f"<output>{html.escape(self.labels[self.start])}</output></label>"

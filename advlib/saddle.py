@@ -6,7 +6,7 @@ Adversarial training (Madry et al., 2018) minimises the robust loss
 .. math::
 
     \mathcal{L}_{rob}(\theta) = \frac{1}{N} \sum_{i=1}^N
-    \max_{\|x'_i - x_i\|_p \le \varepsilon} \ell(f_\theta(x'_i), y_i),
+    \max_{\|x'_i - x_i\|_p \le \epsilon} \ell(f_\theta(x'_i), y_i),
 
 and Danskin's theorem (Danskin, 1967) gives its directional derivatives,
 
@@ -91,8 +91,8 @@ def logistic_maximiser(
     r"""The worst point of each ball for a linear score: the margin decreases fastest along
     :math:`-y\,\eta^\star(\theta)`, so
 
-    .. math:: x'_i = x_i - \varepsilon\, y_i\, \eta^\star(\theta), \qquad
-              y_i f_\theta(x'_i) = y_i f_\theta(x_i) - \varepsilon \|\theta\|_q,
+    .. math:: x'_i = x_i - \epsilon\, y_i\, \eta^\star(\theta), \qquad
+              y_i f_\theta(x'_i) = y_i f_\theta(x_i) - \epsilon \|\theta\|_q,
 
     with :math:`\eta^\star` the :func:`advlib.norms.steepest_direction` (for L∞,
     :math:`\operatorname{sign}(\theta)`). The maximiser is unique unless some
@@ -125,10 +125,10 @@ def robust_logistic_loss(
     .. math::
 
         \mathcal{L}_{rob}(\theta) = \frac{1}{N} \sum_{i=1}^N
-        \log\big(1 + e^{-(y_i f_\theta(x_i) - \varepsilon \|\theta\|_q)}\big),
+        \log\big(1 + e^{-(y_i f_\theta(x_i) - \epsilon \|\theta\|_q)}\big),
 
     differentiable by autograd without any attack (the [0, 1] box is ignored). For L∞ it is
-    the standard loss with an :math:`\varepsilon \|\theta\|_1` penalty inside.
+    the standard loss with an :math:`\epsilon \|\theta\|_1` penalty inside.
 
     Args:
         theta, bias, X, y: as in :func:`logistic_margins`. eps: the budget.
@@ -274,7 +274,7 @@ def tangential_residual(
     .. math:: \frac{\|g - \langle g, n \rangle n\|_2}{\|g\|_2}, \qquad
               g = \nabla_x \ell(f(x'), y), \quad n = \frac{x' - x}{\|x' - x\|_2}.
 
-    At a smooth maximum on the sphere :math:`\|x' - x\|_2 = \varepsilon` the gradient is
+    At a smooth maximum on the sphere :math:`\|x' - x\|_2 = \epsilon` the gradient is
     normal to it (first-order condition), so the residual is 0.
 
     Args:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import repository  # noqa: E402 (tools/ is not a package; the address is _config.yml's)
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -52,9 +56,11 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    REPOSITORY = "git+https://github.com/advbook/adversarial-examples-book"
+    REPOSITORY = "git+{url}"
     pip = [sys.executable, "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, f"advlib @ {REPOSITORY}"], check=True)"""
+    subprocess.run([*pip, f"advlib @ {{REPOSITORY}}"], check=True)""".format(
+    url=repository.configured_url()
+)
 
 
 def test_every_notebook_starts_with_the_colab_cell():

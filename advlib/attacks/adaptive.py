@@ -74,7 +74,7 @@ def adaptive_pgd(
 
     .. math::
 
-        \delta_{t+1} = \Pi_\varepsilon\big(\delta_t + \alpha\, \eta^\star(\hat\nabla_\delta\,
+        \delta_{t+1} = \Pi_\epsilon\big(\delta_t + \alpha\, \eta^\star(\hat\nabla_\delta\,
         \ell(f(q(x + \delta_t)), k))\big),
 
     with :math:`\hat\nabla` the BPDA/EOT gradient. Its random draws (random starts and a

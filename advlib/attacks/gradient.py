@@ -4,7 +4,7 @@ Each attack approximately solves
 
 .. math::
 
-    \max_{\|x' - x\|_p \le \varepsilon,\; x' \in [0, 1]^d} \ell(f(x'), k),
+    \max_{\|x' - x\|_p \le \epsilon,\; x' \in [0, 1]^d} \ell(f(x'), k),
 
 the loss ℓ standing in for the talk's "make the score of the true class k small". FGSM and
 FGM take one step along :func:`advlib.norms.steepest_direction`; PGD iterates that step and
@@ -117,7 +117,7 @@ def fast_gradient(
 ) -> torch.Tensor:
     r"""One step of size ε along the steepest-ascent direction of the objective.
 
-    .. math:: x' = \operatorname{clip}_{[0,1]}\big(x + \varepsilon\, \eta^\star(\nabla_x \ell(f(x), k))\big)
+    .. math:: x' = \operatorname{clip}_{[0,1]}\big(x + \epsilon\, \eta^\star(\nabla_x \ell(f(x), k))\big)
 
     with :math:`\eta^\star` = :func:`~advlib.norms.steepest_direction`: the exact maximiser
     of the linearised objective over the ε-ball (exact for a linear model).
@@ -133,7 +133,7 @@ def fgsm(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor, **options
 ) -> torch.Tensor:
     r"""Fast Gradient Sign Method (Goodfellow et al., 2014), the L∞ attack
-    :math:`x' = x + \varepsilon \operatorname{sign}(\nabla_x \ell(f(x), k))`, clipped to [0, 1].
+    :math:`x' = x + \epsilon \operatorname{sign}(\nabla_x \ell(f(x), k))`, clipped to [0, 1].
 
     Args:
         model: maps (N, ...) inputs in [0, 1] to (N, K) logits.
@@ -151,7 +151,7 @@ def fgm(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float | torch.Tensor, **options
 ) -> torch.Tensor:
     r"""Fast Gradient Method, the L2 attack
-    :math:`x' = x + \varepsilon \nabla_x \ell / \|\nabla_x \ell\|_2`, clipped to [0, 1].
+    :math:`x' = x + \epsilon \nabla_x \ell / \|\nabla_x \ell\|_2`, clipped to [0, 1].
     Arguments as in :func:`fgsm`, ``eps`` an L2 budget.
 
     >>> x_adv = fgm(model, x, y, eps=0.5)  # doctest: +SKIP
@@ -186,7 +186,7 @@ def pgd(
 
     .. math::
 
-        \delta_{t+1} = \Pi_{\|\delta\|_p \le \varepsilon}\big(\delta_t + \alpha\,
+        \delta_{t+1} = \Pi_{\|\delta\|_p \le \epsilon}\big(\delta_t + \alpha\,
         \eta^\star(\nabla_\delta \ell(f(x + \delta_t), k))\big),
         \quad \text{then clipped so that } x + \delta_{t+1} \in [0, 1]^d,
 
@@ -363,7 +363,8 @@ def apgd(
 
     .. math::
 
-        z^{(k+1)} = P\big(x^{(k)} + \eta\, \eta^\star(\nabla f(x^{(k)}))\big), \quad
+        z^{(k+1)} = P\big(x^{(k)} + \eta\, \eta^\star(\nabla f(x^{(k)}))\big),
+
         x^{(k+1)} = P\big(x^{(k)} + \alpha (z^{(k+1)} - x^{(k)})
         + (1 - \alpha)(x^{(k)} - x^{(k-1)})\big).
 

@@ -53,7 +53,7 @@ def minimal_perturbation(
 ) -> MinimalPerturbation:
     r"""The smallest perturbation found that changes the prediction: the talk's eq. (1),
 
-    .. math:: \varepsilon^\star(x) = \min\{\|\eta\|_p : g(x + \eta) \ne k\},
+    .. math:: \epsilon^\star(x) = \min\{\|\eta\|_p : g(x + \eta) \ne k\},
 
     estimated by a per-sample bisection on ε over PGD: an ε where PGD succeeds bounds the
     radius from above, one where it fails is taken as a lower bound. The returned radius is
@@ -148,8 +148,8 @@ def dense_search(
 
     .. math::
 
-        A(x) = \arg\max_{x' \in G_\varepsilon(x)} \Big(\max_{j \ne k} f_j(x') - f_k(x')\Big),
-        \qquad G_\varepsilon(x) = \{x + \varepsilon u : u \in G\} \cap [0, 1]^2,
+        A(x) = \arg\max_{x' \in G_\epsilon(x)} \Big(\max_{j \ne k} f_j(x') - f_k(x')\Big),
+        \qquad G_\epsilon(x) = \{x + \epsilon u : u \in G\} \cap [0, 1]^2,
 
     where :math:`G` holds the points of a ``resolution`` × ``resolution`` grid on
     :math:`[-1, 1]^2` that lie in the unit Lp ball (for L2, also ``4 * resolution`` points
@@ -157,7 +157,7 @@ def dense_search(
     :math:`g(A(x)) \ne k` as soon as one grid point of the ball is misclassified. With an odd
     ``resolution`` the centre :math:`\eta = 0` is on the grid. Unlike a gradient attack,
     this is the exact maximiser of the talk's eq. (5) inside the ball up to the grid's
-    spacing :math:`2\varepsilon / (\text{resolution} - 1)`: it misses only misclassified
+    spacing :math:`2\epsilon / (\text{resolution} - 1)`: it misses only misclassified
     regions thinner than that. Possible in 2D only (the grid grows like resolution^d).
 
     Args:
