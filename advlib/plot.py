@@ -372,6 +372,9 @@ class Slider:
     start: int
     width: int  # displayed width in CSS pixels (the PNGs are twice as wide)
 
+    def __repr__(self) -> str:  # the output's text/plain: no picture bytes, stable everywhere
+        return f"<Slider: {len(self.frames)} frames of {self.label!r}>"
+
     def _repr_html_(self) -> str:
         images = "".join(
             f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
