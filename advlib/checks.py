@@ -17,7 +17,8 @@ cheap experiments reveal. :func:`sanity_checks` runs them and reports each one:
 
 :func:`model_checks` checks the model itself before any attack: logits rather than
 probabilities, a deterministic forward pass, and input gradients that are neither zero nor
-infinite (AutoAttack's checks).
+infinite (AutoAttack's checks). :func:`gradient_free_gap` runs Carlini et al.'s check that
+a gradient-free attack (:func:`advlib.attacks.square`) is not stronger than a gradient attack.
 
 A failed check does not prove that the model is not robust, and passing them all does
 not prove that it is; but each failure means the evaluation cannot be trusted as it is.
@@ -25,12 +26,14 @@ not prove that it is; but each failure means the evaluation cannot be trusted as
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+import math
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 from torch import nn
 
-from advlib.attacks.gradient import input_gradient
+from advlib.attacks.blackbox import square
+from advlib.attacks.gradient import apgd, input_gradient
 from advlib.contracts import AttackAt, check_gradients_possible, check_inputs, check_positive_int
 from advlib.metrics import predict, robust_errors
 from advlib.models import evaluated
@@ -114,19 +117,19 @@ def sanity_checks(
     r"""Run the sanity checks of Carlini et al. (2019) on an evaluation of ``model`` by the
     attacks ``attack_at(ε)``.
 
-    With :math:`a(\varepsilon)` the robust accuracy measured by ``attack_at(ε)``,
+    With :math:`a(\epsilon)` the robust accuracy measured by ``attack_at(ε)``,
     :math:`a_n` the one measured by ``attack_at(ε, steps=n)``, and D the diameter of the box
     :math:`[0, 1]^d` in the norm (:func:`advlib.norms.box_diameter`), the checks pass when
 
-    - ``monotone_in_eps``: :math:`a(\varepsilon_i)` does not increase along
-      :math:`\varepsilon_i` = ``eps_factors`` × ε (up to ``tolerance``);
+    - ``monotone_in_eps``: :math:`a(\epsilon_i)` does not increase along
+      :math:`\epsilon_i` = ``eps_factors`` × ε (up to ``tolerance``);
     - ``monotone_in_steps`` (when ``steps`` is given): :math:`a_n` does not increase along
       ``steps``;
     - ``near_zero_at_large_eps``: :math:`a(D/2)` ≤ ``near_zero`` (at D/2 in L∞ every image
       can be turned into the same grey image);
     - ``unbounded_reaches_100``: :math:`a(D) = 0`: any point of the box is allowed;
     - ``black_box_not_stronger``: the accuracy under a black-box attack is at least
-      :math:`a(\varepsilon)` − ``tolerance``. The black box is ``attack_at(ε)`` run on
+      :math:`a(\epsilon)` − ``tolerance``. The black box is ``attack_at(ε)`` run on
       ``surrogate`` and transferred, or, without a surrogate, 20 uniform draws in the ball;
     - ``gradients_do_not_vanish``: at most a share ``max_vanishing`` of the points have
       an input gradient of the margin loss that is zero or not finite.
@@ -275,3 +278,77 @@ def model_checks(
         f"(at most {max_vanishing:.0%})",
     )
     return report
+
+
+class GradientFreeGap(NamedTuple):
+    """The outcome of :func:`gradient_free_gap`: the robust accuracies under the gradient
+    attack and under Square, the gap between them, and the verdict."""
+
+    gradient: float
+    gradient_free: float
+    gap: float
+    passes: bool
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.passes else "FAILED"
+        return (
+            f"{verdict}  robust accuracy {self.gradient:.1%} (gradient attack) vs "
+            f"{self.gradient_free:.1%} (Square, gradient-free): gap {self.gap:+.1%}"
+        )
+
+
+def gradient_free_gap(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str | float = "linf",
+    gradient_attack: Callable[..., torch.Tensor] = apgd,
+    queries: int = 1000,
+    tolerance: float = 0.02,
+    seed: int = 0,
+) -> GradientFreeGap:
+    r"""Carlini et al.'s (2019) check "a gradient-free attack is not stronger than a
+    gradient attack", with the Square attack as the gradient-free one.
+
+    On a model whose gradients are informative, a white-box gradient attack finds at least
+    as many adversarial examples as a search that reads only the scores. When the search
+    finds more, the gradients mislead the attack (gradient masking: quantised inputs,
+    saturated or randomised layers), and the gradient attack's number overestimates the
+    robustness. With :math:`a_{\mathrm{grad}}` and :math:`a_{\mathrm{free}}` the robust
+    accuracies under ``gradient_attack`` and under :func:`advlib.attacks.square` at the same
+    budget, the gap is :math:`a_{\mathrm{grad}} - a_{\mathrm{free}}`, and the check passes
+    when it is at most ``tolerance``.
+
+    Args:
+        model: the model evaluated, on [0, 1] inputs.
+        x, y: evaluation points (N, ...) and labels (N,); a few hundred are enough.
+        eps, norm: the budget and its norm (``"linf"`` or ``"l2"``).
+        gradient_attack: called as ``gradient_attack(model, x, y, eps=eps, norm=norm)``,
+            e.g. :func:`~advlib.attacks.apgd` (the default, 100 steps) or
+            ``functools.partial(pgd, steps=20)``.
+        queries: Square's query budget per point.
+        tolerance: the gap forgiven as noise (0.02: a few points out of a few hundred).
+        seed: Square's seed.
+
+    Returns:
+        A :class:`GradientFreeGap` ``(gradient, gradient_free, gap, passes)``;
+        ``print(result)`` gives one line.
+
+    >>> print(gradient_free_gap(models.quantized(cnn), x, y, eps=0.1))  # doctest: +SKIP
+    FAILED  robust accuracy 98.4% (gradient attack) vs 29.7% (Square, ...): gap +68.8%
+    """
+    check_inputs(x, y, eps)
+    check_positive_int(queries, "queries")
+    check_gradients_possible("gradient_free_gap")
+    if as_p(norm) not in (math.inf, 2.0):
+        raise ValueError(f"norm must be 'linf' or 'l2' for gradient_free_gap, got {norm!r}")
+    if not 0 <= tolerance <= 1:
+        raise ValueError(f"tolerance must be in [0, 1], got {tolerance!r}")
+    by_gradient = gradient_attack(model, x, y, eps=eps, norm=norm)
+    by_search = square(model, x, y, eps=eps, norm=norm, queries=queries, seed=seed)
+    gradient = _robust_accuracy(model, x, y, by_gradient)
+    gradient_free = _robust_accuracy(model, x, y, by_search)
+    gap = gradient - gradient_free
+    return GradientFreeGap(gradient, gradient_free, gap, gap <= tolerance)

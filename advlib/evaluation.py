@@ -44,7 +44,7 @@ def worst_case(
     :math:`\mathcal{R}^{\text{ensemble}}_{rob} \ge \mathcal{R}^{\text{APGD-CE}}_{rob}`, and a
     point already broken keeps the point that broke it. APGD-T runs when the model has at
     least 4 classes (it targets the 9 classes ranked highest after the true one, or all of
-    them). Square is the L∞ version (for L2 the ensemble runs the two APGD stages only).
+    them). Square runs in the same norm (L∞ or L2), with ``queries`` queries per point.
 
     Args:
         model: maps inputs in [0, 1] to logits. x, y: inputs and labels.
@@ -63,6 +63,8 @@ def worst_case(
     check_positive_int(queries, "queries")
     check_gradients_possible("worst_case")
     p = as_p(norm)
+    if p not in (float("inf"), 2.0):
+        raise ValueError(f"norm must be 'linf' or 'l2' for worst_case, got {norm!r}")
     with torch.no_grad(), evaluated(model):
         logits = model(x)
     check_classes(logits, y)
@@ -73,8 +75,9 @@ def worst_case(
         stages.append(
             lambda xs, ys, e: apgd_targeted(model, xs, ys, eps=e, norm=norm, steps=steps, seed=seed)
         )
-    if p == float("inf"):
-        stages.append(lambda xs, ys, e: square(model, xs, ys, eps=e, queries=queries, seed=seed))
+    stages.append(
+        lambda xs, ys, e: square(model, xs, ys, eps=e, norm=p, queries=queries, seed=seed)
+    )
     eps_t = torch.as_tensor(eps, dtype=torch.float64, device=x.device).expand(x.shape[0])
     for stage in stages:
         left = robust.nonzero().squeeze(1)

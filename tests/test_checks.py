@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 
 from advlib import models
 from advlib.attacks import adaptive_pgd, at_budget, fgsm, pgd
-from advlib.checks import CheckReport, sanity_checks
+from advlib.checks import CheckReport, GradientFreeGap, gradient_free_gap, sanity_checks
 
 CHECKS = [
     "monotone_in_eps",
@@ -123,3 +125,47 @@ def test_a_one_step_attack_is_checked_without_the_steps_check(trained_cnn, batch
     assert "monotone_in_steps" not in report and "monotone_in_eps" in report
     with pytest.raises(ValueError, match="steps="):
         sanity_checks(trained_cnn, x, y, at_budget(fgsm), eps=0.1, steps=(1, 5))
+
+
+# -- gradient_free_gap: a gradient-free attack is not stronger than a gradient attack ---------
+
+PGD20 = functools.partial(pgd, steps=20)
+
+
+@pytest.mark.parametrize("norm, eps", [("linf", 0.1), ("l2", 1.0)])
+def test_the_gradient_free_check_passes_on_a_plain_model(norm, eps, trained_cnn, batch):
+    """Measured: Square leaves 47% (L∞) and 8% (L2) robust where PGD-20 leaves 39% and 2%."""
+    x, y = batch
+    result = gradient_free_gap(
+        trained_cnn, x, y, eps=eps, norm=norm, gradient_attack=PGD20, queries=300
+    )
+    assert isinstance(result, GradientFreeGap) and result.passes, str(result)
+    assert result.gap == pytest.approx(result.gradient - result.gradient_free)
+    assert result.gradient_free >= result.gradient  # the search is the weaker attack here
+
+
+@pytest.mark.parametrize("norm, eps", [("linf", 0.1), ("l2", 1.0)])
+def test_the_gradient_free_check_flags_a_model_that_masks_gradients(norm, eps, trained_cnn, batch):
+    """Architecture A (quantised inputs, zero gradients): PGD leaves 98% robust, Square
+    leaves 30% (L∞) and 8% (L2)."""
+    x, y = batch
+    defended = models.quantized(trained_cnn)
+    result = gradient_free_gap(
+        defended, x, y, eps=eps, norm=norm, gradient_attack=PGD20, queries=300
+    )
+    assert not result.passes and result.gap > 0.5, str(result)
+    assert str(result).startswith("FAILED  robust accuracy")
+
+
+def test_the_gradient_free_check_refuses_bad_input(trained_cnn, batch):
+    x, y = batch
+    with pytest.raises(ValueError, match="norm"):
+        gradient_free_gap(trained_cnn, x, y, eps=1.0, norm="l1")
+    with pytest.raises(ValueError, match="tolerance"):
+        gradient_free_gap(trained_cnn, x, y, eps=0.1, tolerance=float("nan"))
+    with pytest.raises(ValueError, match="queries"):
+        gradient_free_gap(trained_cnn, x, y, eps=0.1, queries=0)
+    with pytest.raises(ValueError, match="eps"):
+        gradient_free_gap(trained_cnn, x, y, eps=-0.1)
+    with torch.inference_mode(), pytest.raises(ValueError, match="inference_mode"):
+        gradient_free_gap(trained_cnn, x, y, eps=0.1)

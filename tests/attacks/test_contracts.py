@@ -23,10 +23,11 @@ from advlib.attacks import (
     minimal_perturbation,
     nearest_misclassified,
     pgd,
+    square,
 )
 from advlib.contracts import at_budget
 from advlib.evaluation import worst_case
-from advlib.norms import lp_norm, uniform_in_ball
+from advlib.norms import box_diameter, lp_norm, uniform_in_ball
 
 SHAPE = (1, 4, 4)
 
@@ -44,6 +45,12 @@ GRADIENT_ATTACKS = {
     "apgd-ce": functools.partial(apgd, eps=0.1, steps=4),
     "apgd-l2-dlr": functools.partial(apgd, eps=0.5, norm="l2", steps=4, loss="dlr"),
     "worst_case": functools.partial(worst_case, eps=0.1, steps=3, queries=10),
+}
+
+#: The score-based attacks: no gradient, so they also work under ``torch.inference_mode``.
+SCORE_ATTACKS = {
+    "square-linf": functools.partial(square, eps=0.1, queries=20),
+    "square-l2": functools.partial(square, eps=0.5, norm="l2", queries=20),
 }
 
 
@@ -92,15 +99,29 @@ def test_attacks_refuse_inference_mode_clearly(name):
         attack(model, x, y)
 
 
+@pytest.mark.parametrize("name", sorted(SCORE_ATTACKS))
+@pytest.mark.parametrize(
+    "context",
+    [torch.no_grad, lambda: torch.set_grad_enabled(False), torch.inference_mode],
+    ids=["no_grad", "off", "inference_mode"],
+)
+def test_score_attacks_work_in_every_grad_mode(name, context):
+    attack, model, (x, y) = SCORE_ATTACKS[name], mlp(), small_batch()
+    expected = attack(model, x, y)
+    with context():
+        assert torch.equal(attack(model, x, y), expected)
+    assert torch.is_grad_enabled()
+
+
 # -- models in train mode: BatchNorm, Dropout ------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(GRADIENT_ATTACKS))
+@pytest.mark.parametrize("name", sorted(GRADIENT_ATTACKS) + sorted(SCORE_ATTACKS))
 def test_attacks_leave_a_train_mode_model_and_the_random_state_alone(name):
     model, (x, y) = batchnorm_dropout_model(), small_batch()
     state = copy.deepcopy(model.state_dict())
     random_state = torch.get_rng_state()
-    GRADIENT_ATTACKS[name](model, x, y)
+    {**GRADIENT_ATTACKS, **SCORE_ATTACKS}[name](model, x, y)
     assert all(module.training for module in model.modules())
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert torch.equal(torch.get_rng_state(), random_state)
@@ -129,11 +150,14 @@ def test_attacks_see_the_deterministic_network():
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-@pytest.mark.parametrize("name", sorted(GRADIENT_ATTACKS) + ["dense_search", "nearest"])
+@pytest.mark.parametrize(
+    "name", sorted(GRADIENT_ATTACKS) + sorted(SCORE_ATTACKS) + ["dense_search", "nearest"]
+)
 def test_low_precision_inputs_are_refused(name, dtype):
     model, (x, y) = mlp(), small_batch()
     attacks = {
         **GRADIENT_ATTACKS,
+        **SCORE_ATTACKS,
         "dense_search": functools.partial(dense_search, eps=0.1),
         "nearest": lambda m, x, y: nearest_misclassified(m, x, y, x, y),
     }
@@ -157,6 +181,29 @@ def test_pgd_never_leaves_the_ball_in_float32_or_float64(norm, dtype, eps, steps
     assert x_adv.dtype == dtype
     assert (lp_norm(x_adv - x, norm) <= eps + 1e-6).all()
     assert x_adv.min() >= 0 and x_adv.max() <= 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    norm=st.sampled_from(["linf", "l2"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    shape=st.sampled_from([SHAPE, (3, 4, 4), (16,), (1, 2, 9)]),
+    eps=st.floats(0.0, 20.0),
+    seed=st.integers(0, 1000),
+)
+def test_square_never_leaves_the_ball_or_the_box(norm, dtype, shape, eps, seed):
+    """Images with one or three channels, vectors (one row of pixels) and windows that do
+    not fit: the point stays in the ball (ε up to and past the box's diameter, 4 here) and
+    in the box, and the same seed gives the same point."""
+    model = models.mlp(shape, 3, hidden=8, seed=seed).to(dtype)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand((5, *shape), generator=generator, dtype=dtype)
+    y = torch.randint(0, 3, (5,), generator=generator)
+    x_adv = square(model, x, y, eps=eps, norm=norm, queries=15, seed=seed)
+    assert x_adv.dtype == dtype and x_adv.shape == x.shape and torch.isfinite(x_adv).all()
+    assert (lp_norm(x_adv - x, norm) <= eps + 1e-6).all()
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    assert torch.equal(x_adv, square(model, x, y, eps=eps, norm=norm, queries=15, seed=seed))
 
 
 @settings(max_examples=20, deadline=None)
@@ -219,6 +266,17 @@ def test_pgd_stays_finite_for_a_huge_budget_when_a_random_start_coordinate_is_ze
 
 
 @pytest.mark.parametrize("model", [mlp, flat_model])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+@pytest.mark.parametrize("eps", [None, 1e30, 1e300])  # None: the box's diameter
+def test_square_stays_finite_at_the_box_diameter_and_beyond(model, norm, eps):
+    (x, y) = small_batch()
+    eps = box_diameter(x[0].numel(), norm) if eps is None else eps
+    x_adv = square(model(), x, y, eps=eps, norm=norm, queries=30)
+    assert torch.isfinite(x_adv).all() and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert (lp_norm(x_adv - x, norm) <= min(eps, box_diameter(16, norm)) + 1e-6).all()
+
+
+@pytest.mark.parametrize("model", [mlp, flat_model])
 @pytest.mark.parametrize("eps", [1e30, 1e300])  # 1e300 is infinite in float32
 @pytest.mark.parametrize("attack", [fgsm, fgm])
 def test_fast_gradients_stay_finite_for_a_huge_budget(attack, eps, model):
@@ -231,10 +289,10 @@ def test_fast_gradients_stay_finite_for_a_huge_budget(attack, eps, model):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("name", sorted(GRADIENT_ATTACKS))
+@pytest.mark.parametrize("name", sorted(GRADIENT_ATTACKS) + sorted(SCORE_ATTACKS))
 def test_attacks_run_on_cuda(name):
     model, (x, y) = mlp().cuda(), small_batch()
-    x_adv = GRADIENT_ATTACKS[name](model, x.cuda(), y.cuda())
+    x_adv = {**GRADIENT_ATTACKS, **SCORE_ATTACKS}[name](model, x.cuda(), y.cuda())
     assert x_adv.device == x.cuda().device
 
 
@@ -255,9 +313,11 @@ def test_attacks_metrics_and_checks_create_every_tensor_with_a_device(monkeypatc
     model, (x, y) = mlp(), small_batch()
     calls = [
         *GRADIENT_ATTACKS.values(),
+        *SCORE_ATTACKS.values(),
         lambda m, x, y: metrics.risk_rob(m, x, y, GRADIENT_ATTACKS["pgd-l2"]),
         metrics.input_gradient_norm,
         lambda m, x, y: checks.sanity_checks(m, x, y, at_budget(pgd, steps=2), eps=0.1),
+        lambda m, x, y: checks.gradient_free_gap(m, x, y, eps=0.5, norm="l2", queries=10),
     ]
     created_without_device = []
     for factory in ("zeros", "ones", "full", "arange", "rand", "randn", "randint", "empty"):
