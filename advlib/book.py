@@ -62,8 +62,9 @@ def _sharp_inline_figures() -> None:
 def format_number(value: float, style: str = "number", sig: int = 3) -> str:
     r"""A number as the prose shows it: one rule for the whole book.
 
-    - ``"number"``: ``sig`` significant digits, never fewer than the integer part, with a
-      thousands separator: 8192 → "8,192", 0.012345 → "0.0123", 3.14159 → "3.14".
+    - ``"number"``: an integer in full, a float to ``sig`` significant digits (never fewer
+      than its integer part), with a thousands separator: 8192 → "8,192", 8 → "8",
+      0.012345 → "0.0123", 3.14159 → "3.14".
     - ``"percent"`` (``value`` a share in [0, 1]): one decimal, "84.6%"; exactly 0 and 1 read
       "0%" and "100%", and shares that would round to them read "< 0.1%" and "> 99.9%".
     - ``"scientific"``: Markdown math with ``sig`` significant digits,
@@ -74,10 +75,12 @@ def format_number(value: float, style: str = "number", sig: int = 3) -> str:
     >>> format_number(5.1e-16, "scientific", sig=2)
     '$5.1 \\times 10^{-16}$'
     """
-    if hasattr(value, "item"):
+    if hasattr(value, "item"):  # numpy and torch scalars: Python int or float
         value = value.item()
     if style not in ("number", "percent", "scientific"):
         raise ValueError(f"style must be 'number', 'percent' or 'scientific', got {style!r}")
+    if style == "number" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{int(value):,}"
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"value must be finite, got {value}")
