@@ -119,7 +119,9 @@ def glue(
     (None: not rounded), so that the stored value is stable to the digits the prose shows.
 
     With ``style`` (see :func:`format_number`): the value is glued as formatted Markdown,
-    for the prose's ``{glue:md}`name```: "8,192", "< 0.1%", :math:`5.1 \times 10^{-16}`.
+    for the prose's ``{glue:md}`name``` ("8,192", "< 0.1%"), or ``{glue:md}`name:myst``` where it
+    holds math (``"scientific"``: :math:`5.1 \times 10^{-16}`; without ``:myst`` myst-nb
+    parses it as CommonMark and shows the dollars).
 
     >>> glue("clean_accuracy", torch.tensor(0.98765))  # doctest: +SKIP
     >>> glue("grid_points", 8192, style="number")  # doctest: +SKIP

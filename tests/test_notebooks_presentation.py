@@ -130,3 +130,20 @@ def test_one_notation_and_no_widget_state(path):
     text = "\n".join(source(c) for c in nb["cells"])
     assert "\\varepsilon" not in text
     assert "\\mathcal{R}_{std}" not in text and "\\mathcal{R}_{rob}" not in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_glued_math_is_pasted_as_myst(path):
+    """``{glue:md}`` parses as CommonMark unless the key says ``:myst``: glued math
+    (``style="scientific"``) would show its dollars and backslashes."""
+    nb = cells(path)
+    with_math = set()
+    for cell in nb:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            markdown = out.get("data", {}).get("application/papermill.record/text/markdown", "")
+            if name and "$" in markdown:
+                with_math.add(name)
+    text = "\n".join(source(c) for c in nb if c["cell_type"] == "markdown")
+    plain = {key for key in re.findall(r"\{glue:md\}`([^`:]+)`", text) if key in with_math}
+    assert plain == set(), "write {glue:md}`key:myst` for these"
