@@ -83,8 +83,9 @@ def nested_squares(rows: int, cols: int, *, device=None) -> torch.Tensor:
     distance j from the centre weighing :math:`1/(j+1)^2`,
 
     .. math:: \eta_{a,b} = \sum_{j=d(a,b)}^{n} \frac{1}{(j+1)^2},
-              \qquad d(a, b) = \max(|a - \lfloor r/2 \rfloor|, |b - \lfloor c/2 \rfloor|),
-              \quad n = \max(\lfloor r/2 \rfloor, \lfloor c/2 \rfloor).
+              \qquad n = \max(\lfloor r/2 \rfloor, \lfloor c/2 \rfloor),
+
+    .. math:: d(a, b) = \max(|a - \lfloor r/2 \rfloor|, |b - \lfloor c/2 \rfloor|).
 
     >>> nested_squares(1, 3).tolist()
     [[0.25, 1.25, 0.25]]
@@ -215,15 +216,15 @@ def square(
       :math:`W_1 \cup W_2` and a share of the unused budget
       :math:`\epsilon^2 - \|\delta\|_2^2` into W1,
 
-      .. math:: \delta_{W_1, i} \leftarrow
-                \frac{\rho\,\eta + \delta_{W_1,i} / \|\delta_{W_1,i}\|_2}
-                     {\|\rho\,\eta + \delta_{W_1,i} / \|\delta_{W_1,i}\|_2\|_2}
-                \sqrt{\|\delta_{W_1 \cup W_2,i}\|_2^2 + \tfrac{1}{C}
-                      (\epsilon^2 - \|\delta\|_2^2)},
-                \qquad \delta_{W_2 \setminus W_1, i} \leftarrow 0,
+      .. math:: u_i = \rho\,\eta + \frac{\delta_{W_1,i}}{\|\delta_{W_1,i}\|_2},
 
-      with η the meta-pattern (randomly turned by 90°) and ρ = ±1; the perturbation is
-      rescaled to the sphere of radius ε, then clipped to the box.
+      .. math:: \delta_{W_1, i} \leftarrow \frac{u_i}{\|u_i\|_2}
+                \sqrt{\|\delta_{W_1 \cup W_2,i}\|_2^2
+                + \tfrac{1}{C}(\epsilon^2 - \|\delta\|_2^2)},
+
+      and :math:`\delta_{W_2 \setminus W_1, i} \leftarrow 0`, with η the meta-pattern
+      (randomly turned by 90°) and ρ = ±1; the perturbation is rescaled to the sphere of
+      radius ε, then clipped to the box.
 
     Args:
         model: maps (N, C, H, W) (or (N, d)) inputs in [0, 1] to (N, K) scores.

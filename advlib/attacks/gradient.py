@@ -188,9 +188,8 @@ def pgd(
 
         \delta_{t+1} = \Pi_{\|\delta\|_p \le \epsilon}\big(\delta_t + \alpha\,
         \eta^\star(\nabla_\delta \ell(f(x + \delta_t), k))\big),
-        \quad \text{then clipped so that } x + \delta_{t+1} \in [0, 1]^d,
 
-    with :math:`\eta^\star` the steepest direction of :mod:`advlib.norms`. Each sample keeps
+    then clipped so that :math:`x + \delta_{t+1} \in [0, 1]^d`, with :math:`\eta^\star` the steepest direction of :mod:`advlib.norms`. Each sample keeps
     the best iterate over the steps and the restarts: a successful one first (misclassified,
     or on the target), then the one of largest objective. Restarts are batched (one pass
     over ``restarts × N`` samples), each from its own random start. The model is evaluated
