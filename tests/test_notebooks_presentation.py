@@ -88,6 +88,11 @@ def test_every_figure_is_captioned_and_fits_the_column(path):
             for block in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)```", source(cell), re.S):
                 if ":alt:" not in block or ":name:" not in block:
                     problems.append(f"cell {i}: a glue:figure without :alt: or :name:")
+                if "{cite" in block:  # a link inside \caption breaks the PDF (hyperref)
+                    problems.append(f"cell {i}: a citation in a figure caption")
+        caption = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption", "")
+        if "{cite" in caption:
+            problems.append(f"cell {i}: a citation in a figure caption")
     assert problems == []
 
 
